@@ -1,0 +1,14 @@
+"""Root GraphQL schema: each app contributes its own ``Query`` (and later ``Mutation``) in its schema.py."""
+
+import graphene
+
+
+class Query(graphene.ObjectType):
+    ping = graphene.String(description="Liveness probe for clients.")
+
+    @staticmethod
+    def resolve_ping(root: object, info: graphene.ResolveInfo) -> str:
+        return "pong"
+
+
+schema = graphene.Schema(query=Query)

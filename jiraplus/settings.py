@@ -1,0 +1,235 @@
+"""One settings module for both runtime profiles.
+
+Embedded default (nothing set): SQLite in WAL mode and a server-less filesystem broker under ``var/``.
+Production: ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...`` (``REDIS_URL`` for the
+cache and the per-site Jira request budget). Every variable is listed in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import base64
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from jiraplus.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("JIRAPLUS_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+_DEV_SECRET = "insecure-dev-key-only-for-the-embedded-profile"  # noqa: S105
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or _DEV_SECRET
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "graphene_django",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "sync",
+    "orchestration",
+    "notifications",
+    "telemetry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "jiraplus.urls"
+WSGI_APPLICATION = "jiraplus.wsgi.application"
+ASGI_APPLICATION = "jiraplus.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    # WAL lets the web server, worker and beat read while one of them writes; IMMEDIATE transactions
+    # plus the busy timeout make concurrent writers queue instead of failing with "database is locked".
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH") or str(VAR_DIR / "jiraplus.sqlite3"),
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_EMBEDDED = not DATABASE_URL
+
+# --- Cache and Redis ------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Secrets at rest ------------------------------------------------------------------------------
+# Comma-separated Fernet keys, newest first: the first encrypts, all decrypt (rotation).
+JIRAPLUS_SECRET_KEYS = env_list("JIRAPLUS_SECRET_KEYS")
+if not JIRAPLUS_SECRET_KEYS:
+    if not IS_EMBEDDED and not DEBUG:
+        raise ImproperlyConfigured(
+            "JIRAPLUS_SECRET_KEYS is required outside the embedded profile: generate one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+        )
+    # Embedded profile only: a key derived from SECRET_KEY so `make demo` needs no setup.
+    JIRAPLUS_SECRET_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"jiraplus:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+
+# --- Jira client ----------------------------------------------------------------------------------
+JIRA_CONNECT_TIMEOUT = env_float("JIRA_CONNECT_TIMEOUT", 5.0)
+JIRA_READ_TIMEOUT = env_float("JIRA_READ_TIMEOUT", 30.0)
+JIRA_MAX_ATTEMPTS = env_int("JIRA_MAX_ATTEMPTS", 3)
+JIRA_BACKOFF_BASE = env_float("JIRA_BACKOFF_BASE", 0.5)
+JIRA_BACKOFF_MAX = env_float("JIRA_BACKOFF_MAX", 30.0)
+JIRA_RETRY_AFTER_MAX = env_float("JIRA_RETRY_AFTER_MAX", 120.0)
+JIRA_SITE_RATE = env_float("JIRA_SITE_RATE", 20.0)  # requests per second per site, all workers
+JIRA_SITE_BURST = env_int("JIRA_SITE_BURST", 40)
+JIRA_BUDGET_BACKEND = env_str("JIRA_BUDGET_BACKEND") or ("redis" if REDIS_URL else "file")
+
+# --- Sync -----------------------------------------------------------------------------------------
+SYNC_DEFAULT_CRON = env_str("SYNC_DEFAULT_CRON") or "*/15 * * * *"
+SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100)
+SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
+SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+else:
+    # Unacked messages come back after the visibility timeout: keep it well above the longest hard limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT + 60}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # capped by attempt counters in the database
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "sync"
+CELERY_TASK_ROUTES = {
+    "sync.*": {"queue": "sync"},
+    "orchestration.*": {"queue": "orchestration"},
+    "notifications.*": {"queue": "notifications"},
+    "telemetry.*": {"queue": "telemetry"},
+}
+CELERY_QUEUES_ALL = ["sync", "orchestration", "notifications", "telemetry"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- APIs -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+}
+GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
+
+# --- Logging and Sentry ---------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "jiraplus.redaction.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from jiraplus.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT") or "production",
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
+
+DEMO_USERNAME = env_str("DEMO_USERNAME") or "demo"
+DEMO_PASSWORD = env_str("DEMO_PASSWORD") or "demo-password"  # noqa: S105 - embedded demo only

@@ -1,0 +1,350 @@
+"""Jira data as synced, and the trail every sync leaves (SyncJob, SyncState, SyncRun, SyncLog).
+
+Identity is Jira's numeric id, unique per site: a moved issue keeps its row and changes key and project.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from jiraplus.crypto import EncryptedTextField
+
+
+class Deployment(models.TextChoices):
+    CLOUD = "cloud", "Cloud"
+    DATACENTER = "datacenter", "Data Center"
+
+
+class AuthKind(models.TextChoices):
+    BASIC = "basic", "Email + API token"
+    BEARER = "bearer", "Personal access token"
+
+
+class JiraSite(models.Model):
+    name = models.SlugField(max_length=64, unique=True)
+    base_url = models.URLField()
+    deployment = models.CharField(max_length=16, choices=Deployment.choices, default=Deployment.CLOUD)
+    auth_kind = models.CharField(max_length=16, choices=AuthKind.choices, default=AuthKind.BASIC)
+    email = models.EmailField(blank=True)
+    api_token = EncryptedTextField(help_text="Stored encrypted; never displayed.")
+    account_id = models.CharField(max_length=128, blank=True, help_text="The API user's accountId.")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="The API user's zone (JQL dates).")
+    sprint_field = models.CharField(max_length=64, blank=True)
+    story_points_field = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.PROTECT, related_name="projects")
+    key = models.CharField(max_length=32)
+    jira_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "jira_id"], name="project_unique_jira_id"),
+            models.UniqueConstraint(fields=["site", "key"], name="project_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class JiraUser(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="users")
+    account_id = models.CharField(max_length=128)
+    display_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    account_type = models.CharField(max_length=32, blank=True)
+    active = models.BooleanField(default=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "account_id"], name="jirauser_unique_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.account_id
+
+
+class ProjectTrackedUser(models.Model):
+    """Limits a project's sync to issues assigned to or reported by tracked accounts."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracked_users")
+    user = models.ForeignKey(JiraUser, on_delete=models.CASCADE, related_name="tracked_in")
+    is_tracked = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="tracked_user_unique"),
+        ]
+
+
+class Sprint(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="sprints")
+    jira_id = models.BigIntegerField()
+    board_id = models.BigIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, blank=True)
+    start_date = models.DateTimeField(null=True, blank=True)
+    end_date = models.DateTimeField(null=True, blank=True)
+    complete_date = models.DateTimeField(null=True, blank=True)
+    goal = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "jira_id"], name="sprint_unique_jira_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LiveIssueManager(models.Manager["Issue"]):
+    def get_queryset(self) -> models.QuerySet[Issue]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Issue(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="issues")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    jira_id = models.BigIntegerField()
+    key = models.CharField(max_length=64)
+    summary = models.TextField(blank=True)
+    status = models.CharField(max_length=128, blank=True)
+    status_category = models.CharField(max_length=32, blank=True)
+    priority = models.CharField(max_length=64, blank=True, null=True)
+    issue_type = models.CharField(max_length=64, blank=True)
+    assignee = models.ForeignKey(
+        JiraUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
+    reporter = models.ForeignKey(
+        JiraUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_issues"
+    )
+    parent_jira_id = models.BigIntegerField(null=True, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    story_points = models.FloatField(null=True, blank=True)
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    resolved = models.DateTimeField(null=True, blank=True)
+    description_adf = models.JSONField(null=True, blank=True)
+    description_text = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="Fields we do not model, as Jira sent them.")
+    sprints = models.ManyToManyField(Sprint, through="IssueSprint", related_name="issues")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = models.Manager()
+    live = LiveIssueManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "jira_id"], name="issue_unique_jira_id"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "updated"], name="issue_project_updated"),
+            models.Index(fields=["site", "key"], name="issue_site_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class IssueSprint(models.Model):
+    """Every sprint an issue has been in (a carried-over issue holds several)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE)
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "sprint"], name="issue_sprint_unique"),
+        ]
+
+
+class Comment(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    jira_id = models.BigIntegerField()
+    author = models.ForeignKey(JiraUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    update_author = models.ForeignKey(JiraUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    body_adf = models.JSONField(null=True, blank=True)
+    body_text = models.TextField(blank=True)
+    visibility = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "jira_id"], name="comment_unique_jira_id"),
+        ]
+
+
+class Worklog(models.Model):
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="worklogs")
+    jira_id = models.BigIntegerField()
+    author = models.ForeignKey(JiraUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    update_author = models.ForeignKey(JiraUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    started = models.DateTimeField()
+    time_spent_seconds = models.PositiveIntegerField(default=0)
+    comment_adf = models.JSONField(null=True, blank=True)
+    comment_text = models.TextField(blank=True)
+    visibility = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "jira_id"], name="worklog_unique_jira_id"),
+        ]
+
+
+# --- The trail --------------------------------------------------------------------------------------
+
+
+class SyncJob(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        PAUSED = "PAUSED"
+        ERROR = "ERROR"
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="sync_job")
+    cron = models.CharField(max_length=128, default="*/15 * * * *")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    effective_cron = models.CharField(max_length=128, blank=True, help_text="Set while backed off.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    paused_note = models.TextField(blank=True)
+    paused_by = models.CharField(max_length=150, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sync {self.project}"
+
+
+class SyncEntity(models.TextChoices):
+    ISSUE = "issue"
+    COMMENT = "comment"
+    WORKLOG = "worklog"
+    SPRINT = "sprint"
+    USER = "user"
+
+
+class SyncState(models.Model):
+    class Status(models.TextChoices):
+        IDLE = "IDLE"
+        RUNNING = "RUNNING"
+        SUCCESS = "SUCCESS"
+        FAILED = "FAILED"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sync_states")
+    entity = models.CharField(max_length=16, choices=SyncEntity.choices)
+    last_sync_time = models.DateTimeField(
+        null=True, blank=True, help_text="Everything Jira changed before this instant is stored."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDLE)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "entity"], name="syncstate_unique_entity"),
+        ]
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        COMMAND = "command"
+        API = "api"
+        ADMIN = "admin"
+        BACKFILL = "backfill"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    full = models.BooleanField(default=False)
+    account_ids = models.JSONField(default=list, blank=True)
+    nominal_time = models.DateTimeField(null=True, blank=True, help_text="Scheduled fire time.")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    step = models.CharField(max_length=32, default="start")
+    cursor = models.JSONField(default=dict, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    http_requests = models.JSONField(default=dict, blank=True)
+    request_total = models.PositiveIntegerField(default=0)
+    approx_total = models.PositiveIntegerField(null=True, blank=True)
+    issues_done = models.PositiveIntegerField(default=0)
+    coalesced = models.PositiveIntegerField(default=0, help_text="Requests merged into this run.")
+    attempt = models.PositiveIntegerField(default=0)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["QUEUED", "RUNNING"]),
+                name="one_active_run_per_project",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "nominal_time"],
+                condition=Q(nominal_time__isnull=False),
+                name="one_run_per_scheduled_tick",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "-created_at"], name="syncrun_project_recent")]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status not in ACTIVE_RUN_STATUSES
+
+
+class SyncLog(models.Model):
+    class Level(models.TextChoices):
+        DEBUG = "DEBUG"
+        INFO = "INFO"
+        WARNING = "WARNING"
+        ERROR = "ERROR"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sync_logs")
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="logs")
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
