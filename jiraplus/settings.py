@@ -7,8 +7,8 @@ cache and the per-site Jira request budget). Every variable is listed in docs/co
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -191,6 +191,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
+CELERY_BEAT_SCHEDULE = {
+    "sync-reap-stalled-runs": {
+        "task": "sync.reap_runs",
+        "schedule": SYNC_REAPER_INTERVAL,
+        "options": {"queue": "sync", "expires": SYNC_REAPER_INTERVAL},
+    },
+}
 
 # --- APIs -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -232,4 +240,4 @@ if SENTRY_DSN:
     )
 
 DEMO_USERNAME = env_str("DEMO_USERNAME") or "demo"
-DEMO_PASSWORD = env_str("DEMO_PASSWORD") or "demo-password"  # noqa: S105 - embedded demo only
+DEMO_PASSWORD = env_str("DEMO_PASSWORD") or "demo-password"

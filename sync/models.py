@@ -87,11 +87,22 @@ class ProjectTrackedUser(models.Model):
             models.UniqueConstraint(fields=["project", "user"], name="tracked_user_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}"
+
 
 class Sprint(models.Model):
     site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="sprints")
     jira_id = models.BigIntegerField()
     board_id = models.BigIntegerField(null=True, blank=True)
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sprints",
+        help_text="The project whose board the sprint was read from.",
+    )
     name = models.CharField(max_length=255)
     state = models.CharField(max_length=16, blank=True)
     start_date = models.DateTimeField(null=True, blank=True)
@@ -121,7 +132,7 @@ class Issue(models.Model):
     summary = models.TextField(blank=True)
     status = models.CharField(max_length=128, blank=True)
     status_category = models.CharField(max_length=32, blank=True)
-    priority = models.CharField(max_length=64, blank=True, null=True)
+    priority = models.CharField(max_length=64, blank=True)
     issue_type = models.CharField(max_length=64, blank=True)
     assignee = models.ForeignKey(
         JiraUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
@@ -169,6 +180,9 @@ class IssueSprint(models.Model):
             models.UniqueConstraint(fields=["issue", "sprint"], name="issue_sprint_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.issue_id} in sprint {self.sprint_id}"
+
 
 class Comment(models.Model):
     site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
@@ -186,6 +200,9 @@ class Comment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "jira_id"], name="comment_unique_jira_id"),
         ]
+
+    def __str__(self) -> str:
+        return f"comment {self.jira_id}"
 
 
 class Worklog(models.Model):
@@ -206,6 +223,9 @@ class Worklog(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "jira_id"], name="worklog_unique_jira_id"),
         ]
+
+    def __str__(self) -> str:
+        return f"worklog {self.jira_id}"
 
 
 # --- The trail --------------------------------------------------------------------------------------
@@ -267,6 +287,9 @@ class SyncState(models.Model):
             models.UniqueConstraint(fields=["project", "entity"], name="syncstate_unique_entity"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.project} {self.entity}"
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "QUEUED"
@@ -295,6 +318,7 @@ class SyncRun(models.Model):
     nominal_time = models.DateTimeField(null=True, blank=True, help_text="Scheduled fire time.")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     step = models.CharField(max_length=32, default="start")
+    seq = models.PositiveIntegerField(default=0, help_text="Steps committed; fences duplicate messages.")
     cursor = models.JSONField(default=dict, blank=True)
     window_start = models.DateTimeField(null=True, blank=True)
     window_end = models.DateTimeField(null=True, blank=True)
@@ -330,6 +354,9 @@ class SyncRun(models.Model):
         ]
         indexes = [models.Index(fields=["project", "-created_at"], name="syncrun_project_recent")]
 
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.project}"
+
     @property
     def is_terminal(self) -> bool:
         return self.status not in ACTIVE_RUN_STATUSES
@@ -348,3 +375,6 @@ class SyncLog(models.Model):
     message = models.TextField()
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.message[:60]}"

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+
 from urllib.parse import urlparse
 
 import pytest
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiraplus")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
-os.environ.setdefault("JIRAPLUS_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
-
-pytest_plugins = ["tests.fixtures.fake_jira"]
+pytest_plugins = ["tests.fixtures.fake_jira", "tests.fixtures.processes"]
 
 _START_HINTS = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -32,7 +28,10 @@ def _reachable(url: str, default_port: int) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     missing = []
-    for service, variable, port in (("PostgreSQL", "DATABASE_URL", 5432), ("Redis", "REDIS_URL", 6379)):
+    for service, variable, port in (
+        ("PostgreSQL", "DATABASE_URL", 5432),
+        ("Redis", "REDIS_URL", 6379),
+    ):
         url = os.environ[variable]
         if not _reachable(url, port):
             missing.append(

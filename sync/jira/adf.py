@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-_BLOCKS_WITH_CHILDREN = {"doc", "blockquote", "panel", "expand", "nestedExpand", "layoutSection",
-                         "layoutColumn", "decisionList", "taskList"}
+_BLOCKS_WITH_CHILDREN = {
+    "doc",
+    "blockquote",
+    "panel",
+    "expand",
+    "nestedExpand",
+    "layoutSection",
+    "layoutColumn",
+    "decisionList",
+    "taskList",
+}
 
 
 def adf_to_text(doc: Any) -> str:
@@ -41,7 +50,11 @@ def _blocks(node: dict[str, Any], indent: str) -> list[str]:
             marker = "- " if kind == "bulletList" else f"{number}. "
             item_lines = _children_blocks(item, indent + "  ")
             if item_lines:
-                first = item_lines[0][len(indent) + 2 :] if item_lines[0].startswith(indent + "  ") else item_lines[0]
+                first = (
+                    item_lines[0][len(indent) + 2 :]
+                    if item_lines[0].startswith(indent + "  ")
+                    else item_lines[0]
+                )
                 lines.append(indent + marker + first)
                 lines.extend(item_lines[1:])
         return lines
@@ -62,7 +75,9 @@ def _children_blocks(node: dict[str, Any], indent: str) -> list[str]:
     lines: list[str] = []
     for child in node.get("content") or []:
         if isinstance(child, dict):
-            lines.extend(_blocks(child, indent) if not _is_inline(child.get("type")) else [indent + _inline([child])])
+            lines.extend(
+                _blocks(child, indent) if not _is_inline(child.get("type")) else [indent + _inline([child])]
+            )
     return lines
 
 

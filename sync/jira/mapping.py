@@ -1,0 +1,335 @@
+"""Jira payloads to plain records: pure functions, no database, no HTTP.
+
+A payload that cannot be stored (no id, unparsable dates) raises ``MalformedPayload`` so the caller can skip
+that one item; a field whose shape changed but still yields a value is mapped leniently and reported in
+``schema_warnings`` so the run can log ``SCHEMA_CHANGED`` once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.jira.adf import adf_to_text
+from sync.jira.dates import parse_jira_datetime
+
+
+class MalformedPayload(ValueError):
+    """One item of a Jira response cannot be stored; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    account_id: str
+    display_name: str = ""
+    email: str = ""
+    account_type: str = ""
+    active: bool = True
+    time_zone: str = ""
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    jira_id: int
+    author: str | None
+    update_author: str | None
+    created: datetime
+    updated: datetime
+    body_adf: Any
+    body_text: str
+    visibility: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class WorklogRecord:
+    jira_id: int
+    issue_jira_id: int | None
+    author: str | None
+    update_author: str | None
+    created: datetime
+    updated: datetime
+    started: datetime
+    time_spent_seconds: int
+    comment_adf: Any
+    comment_text: str
+    visibility: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SprintRecord:
+    jira_id: int
+    name: str
+    state: str = ""
+    board_id: int | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    complete_date: datetime | None = None
+    goal: str = ""
+
+
+@dataclass
+class IssueRecord:
+    jira_id: int
+    key: str
+    project_jira_id: int | None
+    summary: str
+    status: str
+    status_category: str
+    priority: str | None
+    issue_type: str
+    assignee: str | None
+    reporter: str | None
+    parent_jira_id: int | None
+    labels: list[str]
+    story_points: float | None
+    created: datetime
+    updated: datetime
+    resolved: datetime | None
+    description_adf: Any
+    description_text: str
+    raw: dict[str, Any]
+    sprints: list[SprintRecord]
+    comments: list[CommentRecord]
+    comment_total: int
+    worklogs: list[WorklogRecord]
+    worklog_total: int
+    users: list[UserRecord] = field(default_factory=list)
+    schema_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def comments_complete(self) -> bool:
+        return len(self.comments) >= self.comment_total
+
+    @property
+    def worklogs_complete(self) -> bool:
+        return len(self.worklogs) >= self.worklog_total
+
+
+# Fields the sync stores: asking Jira for exactly these keeps pages small (request economy).
+BASE_FIELDS = (
+    "summary",
+    "status",
+    "priority",
+    "issuetype",
+    "assignee",
+    "reporter",
+    "parent",
+    "labels",
+    "created",
+    "updated",
+    "resolutiondate",
+    "description",
+    "comment",
+    "worklog",
+    "project",
+)
+MODELLED_FIELDS = frozenset(BASE_FIELDS)
+
+
+def search_fields(*, sprint_field: str, story_points_field: str) -> list[str]:
+    return [*BASE_FIELDS, *(f for f in (sprint_field, story_points_field) if f)]
+
+
+def _datetime(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} is missing or not a string: {value!r}")
+    try:
+        return parse_jira_datetime(value)
+    except ValueError as exc:
+        raise MalformedPayload(f"{what} is not a Jira timestamp: {value!r}") from exc
+
+
+def _optional_datetime(value: Any, what: str) -> datetime | None:
+    return None if value in (None, "") else _datetime(value, what)
+
+
+def _int_id(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise MalformedPayload(f"{what} is not a numeric id: {value!r}") from None
+
+
+def map_user(payload: Any) -> UserRecord | None:
+    if not isinstance(payload, dict) or not payload.get("accountId"):
+        return None
+    return UserRecord(
+        account_id=str(payload["accountId"]),
+        display_name=str(payload.get("displayName") or ""),
+        email=str(payload.get("emailAddress") or ""),
+        account_type=str(payload.get("accountType") or ""),
+        active=bool(payload.get("active", True)),
+        time_zone=str(payload.get("timeZone") or ""),
+    )
+
+
+def _named(value: Any, field_name: str, warnings: list[str]) -> str | None:
+    """The ``name`` of a Jira object field; a bare string is accepted but flagged as a schema change."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        name = value.get("name")
+        return None if name is None else str(name)
+    if isinstance(value, str):
+        warnings.append(f"{field_name} is a string, expected an object with a name")
+        return value
+    raise MalformedPayload(f"{field_name} has an unexpected shape: {type(value).__name__}")
+
+
+def map_comment(payload: dict[str, Any]) -> CommentRecord:
+    author = map_user(payload.get("author"))
+    updater = map_user(payload.get("updateAuthor"))
+    return CommentRecord(
+        jira_id=_int_id(payload.get("id"), "comment id"),
+        author=author.account_id if author else None,
+        update_author=updater.account_id if updater else None,
+        created=_datetime(payload.get("created"), "comment created"),
+        updated=_datetime(payload.get("updated") or payload.get("created"), "comment updated"),
+        body_adf=payload.get("body"),
+        body_text=adf_to_text(payload.get("body")),
+        visibility=payload.get("visibility") or None,
+    )
+
+
+def map_worklog(payload: dict[str, Any]) -> WorklogRecord:
+    author = map_user(payload.get("author"))
+    updater = map_user(payload.get("updateAuthor"))
+    issue_id = payload.get("issueId")
+    return WorklogRecord(
+        jira_id=_int_id(payload.get("id"), "worklog id"),
+        issue_jira_id=_int_id(issue_id, "worklog issueId") if issue_id is not None else None,
+        author=author.account_id if author else None,
+        update_author=updater.account_id if updater else None,
+        created=_datetime(payload.get("created"), "worklog created"),
+        updated=_datetime(payload.get("updated") or payload.get("created"), "worklog updated"),
+        started=_datetime(payload.get("started"), "worklog started"),
+        time_spent_seconds=int(payload.get("timeSpentSeconds") or 0),
+        comment_adf=payload.get("comment"),
+        comment_text=adf_to_text(payload.get("comment")),
+        visibility=payload.get("visibility") or None,
+    )
+
+
+def map_sprint(payload: Any) -> SprintRecord:
+    if not isinstance(payload, dict):
+        raise MalformedPayload(f"sprint has an unexpected shape: {payload!r}")
+    board = payload.get("boardId", payload.get("originBoardId"))
+    return SprintRecord(
+        jira_id=_int_id(payload.get("id"), "sprint id"),
+        name=str(payload.get("name") or ""),
+        state=str(payload.get("state") or "").lower(),
+        board_id=int(board) if board is not None else None,
+        start_date=_optional_datetime(payload.get("startDate"), "sprint startDate"),
+        end_date=_optional_datetime(payload.get("endDate"), "sprint endDate"),
+        complete_date=_optional_datetime(payload.get("completeDate"), "sprint completeDate"),
+        goal=str(payload.get("goal") or ""),
+    )
+
+
+def _embedded(container: Any, key: str, name: str) -> tuple[list[dict[str, Any]], int]:
+    if container is None:
+        return [], 0
+    if not isinstance(container, dict) or not isinstance(container.get(key), list):
+        raise MalformedPayload(f"{name} has an unexpected shape")
+    items = [item for item in container[key] if isinstance(item, dict)]
+    total = container.get("total")
+    return items, int(total) if isinstance(total, int) else len(items)
+
+
+def map_issue(payload: Any, *, sprint_field: str = "", story_points_field: str = "") -> IssueRecord:
+    if not isinstance(payload, dict):
+        raise MalformedPayload("issue is not a JSON object")
+    jira_id = _int_id(payload.get("id"), "issue id")
+    fields = payload.get("fields")
+    if not isinstance(fields, dict):
+        raise MalformedPayload(f"issue {jira_id} has no fields object")
+    warnings: list[str] = []
+    users: dict[str, UserRecord] = {}
+
+    def user_of(value: Any) -> str | None:
+        record = map_user(value)
+        if record:
+            users.setdefault(record.account_id, record)
+        return record.account_id if record else None
+
+    status = fields.get("status")
+    category = ""
+    if isinstance(status, dict) and isinstance(status.get("statusCategory"), dict):
+        category = str(status["statusCategory"].get("key") or "")
+    comments_raw, comment_total = _embedded(fields.get("comment"), "comments", "comment field")
+    worklogs_raw, worklog_total = _embedded(fields.get("worklog"), "worklogs", "worklog field")
+    comments = [map_comment(c) for c in comments_raw]
+    worklogs = [map_worklog(w) for w in worklogs_raw]
+    for item in (*comments_raw, *worklogs_raw):
+        user_of(item.get("author"))
+        user_of(item.get("updateAuthor"))
+    sprints_raw = fields.get(sprint_field) if sprint_field else None
+    if sprints_raw is not None and not isinstance(sprints_raw, list):
+        warnings.append(f"{sprint_field} is not a list of sprints")
+        sprints_raw = None
+    points = fields.get(story_points_field) if story_points_field else None
+    if points is not None and not isinstance(points, int | float):
+        warnings.append(f"{story_points_field} is not a number")
+        points = None
+    parent = fields.get("parent")
+    project = fields.get("project")
+    labels = fields.get("labels") or []
+    if not isinstance(labels, list):
+        warnings.append("labels is not a list")
+        labels = []
+    description = fields.get("description")
+    record = IssueRecord(
+        jira_id=jira_id,
+        key=str(payload.get("key") or ""),
+        project_jira_id=(
+            _int_id(project.get("id"), "project id")
+            if isinstance(project, dict) and project.get("id")
+            else None
+        ),
+        summary=str(fields.get("summary") or ""),
+        status=_named(status, "status", warnings) or "",
+        status_category=category,
+        priority=_named(fields.get("priority"), "priority", warnings),
+        issue_type=_named(fields.get("issuetype"), "issuetype", warnings) or "",
+        assignee=user_of(fields.get("assignee")),
+        reporter=user_of(fields.get("reporter")),
+        parent_jira_id=_int_id(parent.get("id"), "parent id") if isinstance(parent, dict) else None,
+        labels=sorted(str(label) for label in labels),
+        story_points=float(points) if points is not None else None,
+        created=_datetime(fields.get("created"), f"issue {jira_id} created"),
+        updated=_datetime(fields.get("updated"), f"issue {jira_id} updated"),
+        resolved=_optional_datetime(fields.get("resolutiondate"), f"issue {jira_id} resolutiondate"),
+        description_adf=description,
+        description_text=adf_to_text(description),
+        raw={
+            k: v
+            for k, v in fields.items()
+            if k not in MODELLED_FIELDS and k not in (sprint_field, story_points_field)
+        },
+        sprints=[map_sprint(s) for s in sprints_raw or []],
+        comments=comments,
+        comment_total=comment_total,
+        worklogs=worklogs,
+        worklog_total=worklog_total,
+        schema_warnings=warnings,
+    )
+    record.users = list(users.values())
+    return record
+
+
+SPRINT_FIELD_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
+_STORY_POINT_NAMES = {"story point estimate", "story points"}
+
+
+def discover_custom_fields(fields: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """The site's sprint and story-point field ids (they differ between sites), '' when absent."""
+    sprint = points = ""
+    for item in fields:
+        schema = item.get("schema") or {}
+        if not sprint and schema.get("custom") == SPRINT_FIELD_SCHEMA:
+            sprint = str(item.get("id", ""))
+        if not points and str(item.get("name", "")).strip().lower() in _STORY_POINT_NAMES:
+            points = str(item.get("id", ""))
+    return sprint, points

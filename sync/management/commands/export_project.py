@@ -1,0 +1,37 @@
+import json
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from sync import selectors
+from sync.management.cli import service_errors
+from sync.services import sites
+
+EXPORTERS = {
+    "issues": selectors.export_issues,
+    "sprints": selectors.export_sprints,
+    "users": selectors.export_users,
+}
+
+
+class Command(BaseCommand):
+    help = "Write what is stored for a project as JSON Lines (sorted by id), for backups and diffs."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("key", help="Project key or Jira id")
+        parser.add_argument("--entity", choices=sorted(EXPORTERS), default="issues")
+        parser.add_argument("--output", default="-", help="File to write, '-' for stdout")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with service_errors():
+            project = sites.project_get(options["key"])
+        rows = EXPORTERS[options["entity"]](project)
+        out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()

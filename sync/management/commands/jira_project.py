@@ -1,0 +1,40 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from sync.management.cli import service_errors
+from sync.models import Project
+from sync.services import sites
+
+
+class Command(BaseCommand):
+    help = "Register Jira projects to sync (the key is checked against Jira first)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser("add", help="Register a project")
+        add.add_argument("--site", required=True, help="Site name (see `jira_site list`)")
+        add.add_argument("--key", required=True)
+        add.add_argument(
+            "--track",
+            nargs="*",
+            default=[],
+            metavar="ACCOUNT_ID",
+            help="Only sync issues assigned to or reported by these accounts",
+        )
+        add.add_argument("--cron", default=None, help="Schedule, default SYNC_DEFAULT_CRON")
+        sub.add_parser("list", help="List registered projects")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "list":
+            for project in Project.objects.select_related("site", "sync_job").order_by("key"):
+                job = project.sync_job
+                self.stdout.write(f"{project.key}\t{project.site}\t{job.cron}\t{job.status}")
+            return
+        with service_errors():
+            site = sites.site_get(options["site"])
+            project = sites.project_add(
+                site=site, key=options["key"], track=options["track"], cron=options["cron"]
+            )
+        self.stdout.write(f"Registered project {project.key} ({project.name}) on {site.name}")

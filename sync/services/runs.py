@@ -1,0 +1,251 @@
+"""SyncRun lifecycle: admission (one active run per project), leases that fence duplicate task
+messages, the terminal transitions, and the reaper that revives runs whose worker died.
+
+The database is the memory: a Celery message only says "do step ``seq`` of run X". A message whose
+``seq`` was already committed, or whose run is leased by a live worker, is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from sync.models import (
+    ACTIVE_RUN_STATUSES,
+    Project,
+    RunStatus,
+    SyncEntity,
+    SyncJob,
+    SyncLog,
+    SyncRun,
+    SyncState,
+)
+
+logger = logging.getLogger(__name__)
+
+RUN_STEP_TASK = "sync.run_step"
+POISON = "POISON"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class LeaseLost(Exception):
+    """Another delivery of the same step took the run over; this one must stop without writing."""
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    run: SyncRun
+    created: bool  # False: coalesced into the project's active run
+
+
+def enqueue_step(run_id: int, seq: int, *, countdown: float = 0) -> None:
+    """Publish "do step ``seq``" once the surrounding transaction commits (never before)."""
+    options: dict[str, Any] = {"queue": "sync"}
+    if countdown:
+        options["countdown"] = countdown
+    transaction.on_commit(
+        lambda: current_app.send_task(RUN_STEP_TASK, args=[run_id, seq], **options), robust=True
+    )
+
+
+def request_sync(
+    *,
+    project: Project,
+    full: bool = False,
+    account_ids: Sequence[str] = (),
+    trigger: str = SyncRun.Trigger.MANUAL,
+    nominal_time: datetime | None = None,
+) -> SyncRequest:
+    """The one entry point every interface uses to ask for a sync of a project."""
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                project=project,
+                full=full,
+                account_ids=sorted(set(account_ids)),
+                trigger=trigger,
+                nominal_time=nominal_time,
+                heartbeat_at=timezone.now(),
+            )
+            enqueue_step(run.id, 0)
+    except IntegrityError:
+        # Either a run is active (coalesce into it) or this scheduled tick was already admitted.
+        active = SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).first()
+        if active is not None:
+            SyncRun.objects.filter(id=active.id).update(coalesced=F("coalesced") + 1)
+            active.refresh_from_db()
+            return SyncRequest(run=active, created=False)
+        existing = SyncRun.objects.filter(project=project, nominal_time=nominal_time).first()
+        if existing is None:  # the active run finished between our insert and this read
+            return request_sync(
+                project=project,
+                full=full,
+                account_ids=account_ids,
+                trigger=trigger,
+                nominal_time=nominal_time,
+            )
+        return SyncRequest(run=existing, created=False)
+    return SyncRequest(run=run, created=True)
+
+
+def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
+    """Take the run's lease for step ``seq``; None when this delivery is a duplicate or stale."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = (
+        SyncRun.objects.filter(id=run_id, seq=seq, status__in=ACTIVE_RUN_STATUSES)
+        .filter(Q(lease_token="") | Q(lease_expires_at__lt=now))
+        .update(
+            status=RunStatus.RUNNING,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+            heartbeat_at=now,
+            started_at=Case(When(started_at__isnull=True, then=Value(now)), default=F("started_at")),
+            # A new attempt is a first start or a takeover from a worker whose lease expired.
+            attempt=Case(
+                When(status=RunStatus.QUEUED, then=Value(1)),
+                When(lease_token="", then=F("attempt")),
+                default=F("attempt") + 1,
+            ),
+        )
+    )
+    if not claimed:
+        return None
+    return SyncRun.objects.select_related("project__site").get(id=run_id), token
+
+
+def renew(run: SyncRun, token: str) -> None:
+    """Heartbeat inside a long step; raises LeaseLost when a takeover happened."""
+    now = timezone.now()
+    renewed = SyncRun.objects.filter(id=run.id, lease_token=token).update(
+        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    )
+    if not renewed:
+        raise LeaseLost(run.id)
+
+
+def fence(run: SyncRun, token: str) -> None:
+    """First statement of a step's transaction: lock the run row and check the lease is still ours,
+    so a delivery that lost its lease writes nothing."""
+    if not SyncRun.objects.select_for_update().filter(id=run.id, lease_token=token, seq=run.seq).exists():
+        raise LeaseLost(run.id)
+
+
+def advance(run: SyncRun, token: str, **changes: Any) -> None:
+    """Last statement of a step's transaction: release the lease, move ``seq`` on, store progress."""
+    changes.setdefault("http_requests", run.http_requests)
+    changes.setdefault("request_total", run.request_total)
+    updated = SyncRun.objects.filter(id=run.id, lease_token=token, seq=run.seq).update(
+        seq=F("seq") + 1,
+        lease_token="",
+        lease_expires_at=None,
+        heartbeat_at=timezone.now(),
+        **changes,
+    )
+    if not updated:
+        raise LeaseLost(run.id)
+    run.seq += 1
+
+
+def release(run: SyncRun, token: str, **changes: Any) -> None:
+    """Give the lease back without moving on (the same step will be retried)."""
+    SyncRun.objects.filter(id=run.id, lease_token=token).update(
+        lease_token="", lease_expires_at=None, **changes
+    )
+
+
+def log(run: SyncRun, level: str, message: str, **details: Any) -> None:
+    SyncLog.objects.create(project_id=run.project_id, run=run, level=level, message=message, details=details)
+
+
+def _duration_ms(run: SyncRun, now: datetime) -> int:
+    return int((now - (run.started_at or run.created_at)).total_seconds() * 1000)
+
+
+def succeed(run: SyncRun, token: str, *, summary: str) -> None:
+    """Terminal success: cursors advance to the run's window end, the job records the run."""
+    now = timezone.now()
+    with transaction.atomic():
+        advance(
+            run,
+            token,
+            status=RunStatus.SUCCEEDED,
+            step="done",
+            finished_at=now,
+            duration_ms=_duration_ms(run, now),
+            counts=run.counts,
+        )
+        states = SyncState.objects.filter(project_id=run.project_id)
+        if run.account_ids:
+            # A run narrowed to some accounts did not cover the project: only users and sprints advance.
+            states = states.filter(entity__in=[SyncEntity.USER, SyncEntity.SPRINT])
+        states.update(last_sync_time=run.window_end, status=SyncState.Status.SUCCESS, last_error_code="")
+        _job_after_run(run, now, error_code="")
+        log(run, SyncLog.Level.INFO, summary, counts=run.counts, http_requests=run.request_total)
+
+
+def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: dict[str, Any]) -> None:
+    """Terminal failure: nothing committed is undone and no cursor moves."""
+    now = timezone.now()
+    with transaction.atomic():
+        query = SyncRun.objects.filter(id=run.id, status__in=ACTIVE_RUN_STATUSES)
+        if token is not None:
+            query = query.filter(lease_token=token)
+        if not query.update(
+            status=RunStatus.FAILED,
+            lease_token="",
+            lease_expires_at=None,
+            error_code=code,
+            error_message=message[:2000],
+            finished_at=now,
+            duration_ms=_duration_ms(run, now),
+            counts=run.counts,
+            http_requests=run.http_requests,
+            request_total=run.request_total,
+        ):
+            return
+        SyncState.objects.filter(project_id=run.project_id).update(
+            status=SyncState.Status.FAILED, last_error_code=code
+        )
+        _job_after_run(run, now, error_code=code)
+        log(run, SyncLog.Level.ERROR, message, code=code, **details)
+
+
+def _job_after_run(run: SyncRun, now: datetime, *, error_code: str) -> None:
+    job = SyncJob.objects.filter(project_id=run.project_id)
+    job.update(last_run_at=now, last_error_code=error_code)
+    status = SyncJob.Status.ERROR if error_code else SyncJob.Status.ACTIVE
+    job.exclude(status=SyncJob.Status.PAUSED).update(status=status)
+
+
+def reap(*, stale_after: timedelta | None = None) -> list[int]:
+    """Re-publish the current step of runs nobody is working on (worker died, message lost).
+
+    A lease that expired means the worker holding it is gone; an unleased active run whose heartbeat is
+    older than ``stale_after`` lost its message. Duplicates are harmless: claim() lets one through.
+    """
+    now = timezone.now()
+    stale_after = stale_after or timedelta(seconds=2 * settings.SYNC_LEASE_SECONDS)
+    revived = []
+    for run_id, seq in (
+        SyncRun.objects.filter(status__in=ACTIVE_RUN_STATUSES)
+        .filter(Q(lease_expires_at__lt=now) | Q(lease_token="", heartbeat_at__lt=now - stale_after))
+        .values_list("id", "seq")
+    ):
+        with transaction.atomic():
+            SyncRun.objects.filter(id=run_id).update(heartbeat_at=now)
+            enqueue_step(run_id, seq)
+        revived.append(run_id)
+    if revived:
+        logger.warning("reaper re-published %d stalled sync runs: %s", len(revived), revived)
+    return revived
