@@ -11,4 +11,4 @@ os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
 os.environ.setdefault("JIRAPLUS_SECRET_KEYS", "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYmI=")
 os.environ.setdefault("JIRAPLUS_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
-from jiraplus.settings import *  # noqa: E402, F403
+from jiraplus.settings import *  # noqa: F403

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import metadata
 from types import TracebackType
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from urllib3.util.retry import Retry
 
 from jiraplus.redaction import register_secret
 from sync.jira.budget import RequestBudget, budget_from_settings
+from sync.jira.dates import parse_jira_datetime
 from sync.jira.errors import (
     JiraError,
     JiraErrorCode,
@@ -106,6 +108,7 @@ class SiteIdentity:
     deployment_type: str  # "Cloud", "Server" or "DataCenter", as serverInfo says
     version: str
     base_url: str
+    server_time: datetime | None = None  # Jira's clock: sync windows are measured on it, not ours
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ class JiraClient:
             deployment_type=str(info.get("deploymentType") or ""),
             version=str(info.get("version") or ""),
             base_url=str(info.get("baseUrl") or self.credentials.base_url),
+            server_time=_server_time(info.get("serverTime")),
         )
 
     # --- projects --------------------------------------------------------------------------------
@@ -607,6 +611,13 @@ _TRANSPORT_FAILURES = {
     JiraErrorCode.TIMEOUT,
     JiraErrorCode.MALFORMED_RESPONSE,
 }
+
+
+def _server_time(value: Any) -> datetime | None:
+    try:
+        return parse_jira_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _or(value: float | int | None, default: float | int) -> float:

@@ -29,8 +29,8 @@ from sync.jira.dates import epoch_ms, jql_datetime
 from sync.jira.errors import JiraError
 from sync.jira.mapping import (
     IssueRecord,
-    SprintRecord,
     MalformedPayload,
+    SprintRecord,
     map_issue,
     map_sprint,
     map_user,
@@ -213,7 +213,8 @@ def step_start(ctx: StepContext) -> None:
     if identity.time_zone and identity.time_zone != site.time_zone:
         site.time_zone = identity.time_zone
         site.save(update_fields=["time_zone", "updated_at"])
-    window_end = timezone.now()
+    # Jira's clock, not ours: cursors compared with Jira's `updated` must not drift with clock skew.
+    window_end = identity.server_time or timezone.now()
     window_start = None
     if not run.full:
         cursors = [

@@ -17,7 +17,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from sync.models import (
@@ -110,12 +110,17 @@ def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
             lease_token=token,
             lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
             heartbeat_at=now,
-            started_at=Case(When(started_at__isnull=True, then=Value(now)), default=F("started_at")),
+            started_at=Case(
+                When(started_at__isnull=True, then=Value(now)),
+                default=F("started_at"),
+                output_field=DateTimeField(),
+            ),
             # A new attempt is a first start or a takeover from a worker whose lease expired.
             attempt=Case(
                 When(status=RunStatus.QUEUED, then=Value(1)),
                 When(lease_token="", then=F("attempt")),
                 default=F("attempt") + 1,
+                output_field=PositiveIntegerField(),
             ),
         )
     )
@@ -218,7 +223,7 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
             status=SyncState.Status.FAILED, last_error_code=code
         )
         _job_after_run(run, now, error_code=code)
-        log(run, SyncLog.Level.ERROR, message, code=code, **details)
+        log(run, SyncLog.Level.ERROR, message, **{**details, "code": code})
 
 
 def _job_after_run(run: SyncRun, now: datetime, *, error_code: str) -> None:
