@@ -169,7 +169,7 @@ def release(run: SyncRun, token: str, **changes: Any) -> None:
     )
 
 
-def log(run: SyncRun, level: str, message: str, **details: Any) -> None:
+def log(run: SyncRun, level: str, message: str, /, **details: Any) -> None:
     SyncLog.objects.create(project_id=run.project_id, run=run, level=level, message=message, details=details)
 
 
