@@ -166,6 +166,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        "polling_interval": 0.1,  # the default 1 s poll would add a second to every sync step
     }
 else:
     # Unacked messages come back after the visibility timeout: keep it well above the longest hard limit.
