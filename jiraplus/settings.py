@@ -119,6 +119,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Secrets at rest ------------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt (rotation).
@@ -177,6 +178,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # capped by attempt counters in the database
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0  # a warm shutdown gives running steps time to commit
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -5,6 +5,8 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView
 
+from sync.api.views import api_root
+
 
 class AuthenticatedGraphQLView(LoginRequiredMixin, GraphQLView):
     raise_exception = True  # 403 instead of a login redirect for API clients
@@ -17,5 +19,6 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql", csrf_exempt(AuthenticatedGraphQLView.as_view(graphiql=True))),
+    path("api/", api_root, name="api-root"),
     path("healthz", health),
 ]
