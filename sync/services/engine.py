@@ -31,6 +31,7 @@ from sync.jira.mapping import (
     IssueRecord,
     MalformedPayload,
     SprintRecord,
+    map_comment,
     map_issue,
     map_sprint,
     map_user,
@@ -268,8 +269,6 @@ def step_sprints(ctx: StepContext) -> None:
 
 def _complete_overflow(ctx: StepContext, record: IssueRecord) -> None:
     """Page the issue's comments/worklogs when the search page embedded only the first ones."""
-    from sync.jira.mapping import map_comment
-
     if not record.comments_complete:
         record.comments = [
             map_comment(c) for page in ctx.client.iter_comment_pages(str(record.jira_id)) for c in page

@@ -23,6 +23,7 @@ from sync.models import (
     SyncJob,
     SyncState,
 )
+from sync.services import schedules
 from sync.services.errors import AlreadyExists, InvalidInput, NotFound
 
 
@@ -108,8 +109,6 @@ def project_get(key_or_id: str) -> Project:
 
 def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: str | None = None) -> Project:
     """Register a project after checking Jira knows it; creates its SyncJob and SyncStates."""
-    from sync.services import schedules
-
     key = key.strip().upper()
     if Project.objects.filter(site=site, key=key).exists():
         raise AlreadyExists(f"Project {key} is already registered on {site}", field="key")
