@@ -21,6 +21,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=1000, help="issues per project")
     parser.add_argument("--projects", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=1, help="worker pool processes (one worker)")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
