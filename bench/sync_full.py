@@ -65,7 +65,7 @@ def main() -> int:
                 "-Q",
                 "sync",
                 "-c",
-                "1",
+                str(args.concurrency),
                 "-l",
                 "ERROR",
             ],

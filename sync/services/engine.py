@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from sync.jira.client import JiraClient, RequestCounter
 from sync.jira.dates import epoch_ms, jql_datetime
-from sync.jira.errors import JiraError
+from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import (
     IssueRecord,
     MalformedPayload,
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 STEP_RETRY_LIMIT = 3
 DATABASE_ERROR = "DATABASE_ERROR"
-SCHEMA_CHANGED = "SCHEMA_CHANGED"
-MALFORMED_ISSUE = "MALFORMED_RESPONSE"
 
 
 @dataclass
@@ -313,7 +311,7 @@ def step_issues(ctx: StepContext) -> None:
                 run,
                 SyncLog.Level.WARNING,
                 f"Jira changed a field's shape: {record.schema_warnings[0]}",
-                code=SCHEMA_CHANGED,
+                code=JiraErrorCode.SCHEMA_CHANGED,
                 issue_id=str(record.jira_id),
                 problems=record.schema_warnings,
             )
@@ -333,7 +331,7 @@ def step_issues(ctx: StepContext) -> None:
                 run,
                 SyncLog.Level.WARNING,
                 f"Skipped issue {skipped_id}: {reason}",
-                code=MALFORMED_ISSUE,
+                code=JiraErrorCode.MALFORMED_RESPONSE,
                 issue_id=skipped_id,
             )
         ctx.commit(
