@@ -79,7 +79,7 @@ class StepContext:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for a step's writes and its progress; fenced by the lease."""
-        with transaction.atomic():
+        with runs.step_transaction():
             runs.fence(self.run, self.token)
             yield
 
