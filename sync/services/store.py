@@ -252,6 +252,21 @@ def _delete_missing(model: type[Comment] | type[Worklog], issue_pks: list[int], 
     return deleted
 
 
+def _authored_row(
+    site: JiraSite, issue_id: int, record: CommentRecord | WorklogRecord, users: dict[str, int]
+) -> tuple[object, ...]:
+    """The leading columns comments and worklogs share (see _COMMENT_COLUMNS, _WORKLOG_COLUMNS)."""
+    return (
+        site.id,
+        issue_id,
+        record.jira_id,
+        users.get(record.author) if record.author else None,
+        users.get(record.update_author) if record.update_author else None,
+        record.created,
+        record.updated,
+    )
+
+
 def _upsert_comments(
     site: JiraSite, comments: Sequence[tuple[int, CommentRecord]], users: dict[str, int]
 ) -> int:
@@ -259,18 +274,7 @@ def _upsert_comments(
         Comment,
         _COMMENT_COLUMNS,
         (
-            (
-                site.id,
-                issue_id,
-                c.jira_id,
-                users.get(c.author) if c.author else None,
-                users.get(c.update_author) if c.update_author else None,
-                c.created,
-                c.updated,
-                c.body_adf,
-                c.body_text,
-                c.visibility,
-            )
+            (*_authored_row(site, issue_id, c, users), c.body_adf, c.body_text, c.visibility)
             for issue_id, c in comments
         ),
         conflict=_JIRA_IDENTITY,
@@ -293,13 +297,7 @@ def upsert_worklogs(
         _WORKLOG_COLUMNS,
         (
             (
-                site.id,
-                issue_id,
-                w.jira_id,
-                users.get(w.author) if w.author else None,
-                users.get(w.update_author) if w.update_author else None,
-                w.created,
-                w.updated,
+                *_authored_row(site, issue_id, w, users),
                 w.started,
                 w.time_spent_seconds,
                 w.comment_adf,
