@@ -109,6 +109,7 @@ def main() -> int:
         DJANGO_SETTINGS_MODULE="jiraplus.settings",
         JIRA_SITE_RATE="1000",
         JIRA_SITE_BURST="1000",
+        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",
     )
     database = args.database.rsplit("/", 1)[1]
     subprocess.run(
