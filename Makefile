@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 # otherwise compile every module from source at start-up (~2 s each).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install bytecode demo test lint typecheck pytest faults bench compose-check clean
+.PHONY: install bytecode demo test lint typecheck pytest faults soak bench compose-check clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -44,6 +44,9 @@ test: lint typecheck pytest
 
 faults: bytecode
 	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
+
+soak: bytecode  # the long soak; CI runs a 40 s one as part of the suite
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(VENV)/bin/pytest tests/faults -k soak -s $(PYTEST_ARGS)
 
 bench: bytecode
 	$(PY) -m bench.sync_full
