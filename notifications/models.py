@@ -31,7 +31,8 @@ class Notification(models.Model):
     subject = models.CharField(max_length=255)
     text = models.TextField(blank=True)
     html = models.TextField(blank=True)
-    facts = models.JSONField(default=dict, blank=True)
+    # [[name, value], ...]: a list because jsonb does not keep the order of an object's keys.
+    facts = models.JSONField(default=list, blank=True)
     link = models.URLField(max_length=2000, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="Channel options: cc, bcc, attachments...")
     idempotency_key = models.CharField(max_length=255, unique=True)

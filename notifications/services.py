@@ -97,7 +97,7 @@ def send_message(
         "subject": subject,
         "text": text,
         "html": html,
-        "facts": {str(k): str(v) for k, v in (facts or {}).items()},
+        "facts": fact_pairs(facts),
         "link": link,
         "options": transport.clean_options(options),
     }
@@ -119,6 +119,36 @@ def send_message(
     if notification.status == Status.FAILED:
         logger.warning("notification %s not sent: %s", notification.id, notification.error_message)
     return notification
+
+
+# Billing and access problems need a person soon (email + phone), latency is a team-channel matter,
+# orchestration waits on people by email. Migration 0002 installed these; route_defaults_install() restores
+# them.
+DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
+    "SUSPENDED_PAYMENT": ("email", "whatsapp"),
+    "SITE_DEACTIVATED": ("email", "whatsapp"),
+    "TOKEN_EXPIRED": ("email", "whatsapp"),
+    "RATE_LIMITED": ("slack",),
+    "SLOW_SYNC": ("slack",),
+    "RECOVERED": ("email", "slack"),
+    "ORCHESTRATION_APPROVAL_NEEDED": ("email",),
+    "ORCHESTRATION_FAILED": ("email",),
+    "ORCHESTRATION_SUCCEEDED": ("email",),
+}
+
+
+def route_defaults_install() -> list[Route]:
+    """Create the default routes that are missing (existing routes, edited or not, are left alone)."""
+    with transaction.atomic():
+        return [
+            Route.objects.get_or_create(category=category, channel=channel)[0]
+            for category, channels in DEFAULT_ROUTES.items()
+            for channel in channels
+        ]
+
+
+def fact_pairs(facts: Mapping[str, str] | None) -> list[list[str]]:
+    return [[str(name), str(value)] for name, value in (facts or {}).items()]
 
 
 def default_recipients(channel: str) -> list[str]:
@@ -179,7 +209,7 @@ def notify(
 def _unroutable(*, key: str, **fields: Any) -> Notification:
     """A route with nobody to send to is recorded as FAILED, so the gap shows in the admin."""
     route = fields["route"]
-    fields["facts"] = {str(k): str(v) for k, v in (fields.get("facts") or {}).items()}
+    fields["facts"] = fact_pairs(fields.get("facts"))
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
         defaults={
@@ -266,7 +296,7 @@ def _send(transport: Transport, notification: Notification) -> DeliveryResult:
         subject=notification.subject,
         text=notification.text,
         html=notification.html,
-        facts=notification.facts,
+        facts=dict(notification.facts),
         link=notification.link,
         category=notification.category,
         idempotency_key=notification.idempotency_key,
