@@ -269,3 +269,11 @@ NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
 NOTIFY_DISABLE_AFTER = env_int(
     "NOTIFY_DISABLE_AFTER", 5
 )  # consecutive permanent failures switch a channel off
+NOTIFY_SWEEP_INTERVAL = env_float(
+    "NOTIFY_SWEEP_INTERVAL", 60.0
+)  # re-publishes messages whose task went missing
+CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
+    "task": "notifications.requeue_due",
+    "schedule": NOTIFY_SWEEP_INTERVAL,
+    "options": {"queue": "notifications", "expires": NOTIFY_SWEEP_INTERVAL},
+}

@@ -248,7 +248,12 @@ def _claim(notification_id: int) -> Notification | None:
     claimed = (
         Notification.objects.filter(id=notification_id, status__in=[Status.QUEUED, Status.RETRYING])
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + EARLY_TOLERANCE))
-        .update(status=Status.SENDING, attempts=F("attempts") + 1, lease_expires_at=now + SEND_LEASE)
+        .update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + SEND_LEASE,
+            updated_at=now,
+        )
     )
     return Notification.objects.get(id=notification_id) if claimed else None
 
@@ -262,6 +267,7 @@ def _expire_lost_send(notification_id: int) -> bool:
         error_message="The worker sending this message stopped mid-send; it may or may not have arrived. "
         "It is not re-sent automatically so that it never arrives twice.",
         lease_expires_at=None,
+        updated_at=timezone.now(),
     )
     if expired:
         logger.error("notification %s: delivery outcome unknown (worker lost mid-send)", notification_id)
@@ -373,6 +379,31 @@ def _channel_outcome(notification: Notification, result: DeliveryResult, now: An
     config.save()
 
 
+def requeue_due(*, grace: timedelta = timedelta(minutes=2), limit: int = 500) -> list[int]:
+    """Publish again the messages whose task message went missing (a broker restart, a failed publish):
+    RETRYING past their time or QUEUED for longer than ``grace``; and settle sends lost with their worker.
+    A message that was not missing after all is harmless: the claim lets one delivery send."""
+    now = timezone.now()
+    for notification_id in Notification.objects.filter(
+        status=Status.SENDING, lease_expires_at__lt=now
+    ).values_list("id", flat=True)[:limit]:
+        _expire_lost_send(notification_id)
+    due = list(
+        Notification.objects.filter(
+            Q(status=Status.RETRYING, next_attempt_at__lt=now - grace)
+            | Q(status=Status.QUEUED, updated_at__lt=now - grace)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        for notification_id in due:
+            _enqueue(notification_id)
+    if due:
+        logger.warning("re-published %s notification(s) whose task message was missing", len(due))
+    return due
+
+
 # --- operators' actions -------------------------------------------------------------------------------
 
 
@@ -412,7 +443,12 @@ def notification_retry(*, notification_id: int) -> Notification:
     """Queue a FAILED message again (a person decided it should go out after all)."""
     with transaction.atomic():
         requeued = Notification.objects.filter(id=notification_id, status=Status.FAILED).update(
-            status=Status.QUEUED, next_attempt_at=None, error_code="", error_message="", attempts=0
+            status=Status.QUEUED,
+            next_attempt_at=None,
+            error_code="",
+            error_message="",
+            attempts=0,
+            updated_at=timezone.now(),
         )
         if not requeued:
             raise InvalidInput(

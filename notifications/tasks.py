@@ -14,3 +14,8 @@ from notifications import services
 )
 def deliver(notification_id: int) -> None:
     services.deliver(notification_id=notification_id)
+
+
+@shared_task(name="notifications.requeue_due", soft_time_limit=30, time_limit=60)
+def requeue_due() -> None:
+    services.requeue_due()

@@ -352,3 +352,22 @@ def test_enabling_a_disabled_channel_resets_its_failure_streak():
     configure("slack", enabled=False, consecutive_failures=5, disabled_reason="5 consecutive failures")
     config = services.channel_enable(channel="slack")
     assert (config.enabled, config.consecutive_failures, config.disabled_reason) == (True, 0, "")
+
+
+def test_the_sweep_republishes_messages_whose_task_went_missing_and_settles_lost_sends(
+    django_capture_on_commit_callbacks,
+):
+    long_ago = timezone.now() - timedelta(minutes=10)
+    overdue = message(idempotency_key="overdue")
+    stuck = message(idempotency_key="stuck")
+    fresh = message(idempotency_key="fresh")
+    lost = message(idempotency_key="lost")
+    Notification.objects.filter(id=overdue.id).update(status="RETRYING", next_attempt_at=long_ago)
+    Notification.objects.filter(id=stuck.id).update(updated_at=long_ago)
+    Notification.objects.filter(id=lost.id).update(status="SENDING", lease_expires_at=long_ago)
+    with django_capture_on_commit_callbacks() as published:
+        due = services.requeue_due()
+    assert due == [overdue.id, stuck.id]
+    assert fresh.id not in due
+    assert len(published) == 2
+    assert Notification.objects.get(id=lost.id).error_code == "DELIVERY_UNKNOWN"
