@@ -71,7 +71,11 @@ def _attachment(item: Any) -> dict[str, str]:
 
 def _classify(exc: Exception) -> DeliveryResult:
     """Which failures another attempt can fix: connection trouble and 4xx SMTP replies, not refusals."""
-    text = redact(f"{type(exc).__name__}: {exc}")
+    try:
+        detail = str(exc)
+    except Exception:  # anymail errors without an HTTP response cannot render themselves
+        detail = " ".join(map(str, exc.args))
+    text = redact(f"{type(exc).__name__}: {detail}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused | AnymailRecipientsRefused):
         return DeliveryResult.failed("RECIPIENT_REFUSED", text, retryable=False)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
@@ -167,6 +171,8 @@ class EmailTransport(Transport):
             return _classify(exc)
         if not sent:
             return DeliveryResult.failed("NOT_SENT", "The email backend accepted nothing", retryable=False)
-        status = getattr(email, "anymail_status", None)  # a provider's id when anymail sent it
-        provider_id = getattr(status, "message_id", None) or email.extra_headers["Message-ID"]
-        return DeliveryResult.sent(str(provider_id))
+        # The provider's id when anymail sent it (it may be 0), else the Message-ID we set.
+        provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
+        return DeliveryResult.sent(
+            str(email.extra_headers["Message-ID"] if provider_id is None else provider_id)
+        )

@@ -4,14 +4,16 @@ observed on those servers, not on mocks."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from notifications import services
 from notifications.models import ChannelConfig, Notification
@@ -288,3 +290,27 @@ def test_the_same_idempotency_key_is_never_sent_twice(worker, slack):
     settled(routed[0], "SENT")
     assert Notification.objects.count() == 2
     assert len(slack.requests) == 2
+
+
+def test_concurrent_deliveries_of_one_message_send_it_once(worker, slack):
+    done_before = worker.log().count("Task notifications.deliver[")
+    notification = slack_message("race")  # committed: the worker races the threads below
+    start = threading.Barrier(4)
+
+    def deliver() -> str:
+        try:
+            start.wait(10)
+            return services.deliver(notification_id=notification.id).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: deliver(), range(4)))
+    sent = settled(notification, "SENT")
+    assert sent.attempts == 1
+    assert outcomes.count("SENT") <= 1 and set(outcomes) <= {"SENT", "SKIPPED"}
+    wait_until(  # the worker's delivery ran too (received + succeeded)
+        lambda: worker.log().count("Task notifications.deliver[") >= done_before + 2,
+        message="the worker never ran its delivery",
+    )
+    assert len(slack.requests) == 1

@@ -9,6 +9,8 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
+from anymail.exceptions import AnymailAPIError
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.utils import timezone
 
@@ -371,3 +373,27 @@ def test_the_sweep_republishes_messages_whose_task_went_missing_and_settles_lost
     assert fresh.id not in due
     assert len(published) == 2
     assert Notification.objects.get(id=lost.id).error_code == "DELIVERY_UNKNOWN"
+
+
+def test_email_goes_through_the_configured_email_backend_such_as_anymail(settings, mailoutbox):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    configure("email", options={})  # no host: the project's EMAIL_BACKEND applies
+    notification = message(
+        channel="email", recipient="ops@example.com", subject="Via a provider", cc="a@example.com"
+    )
+    assert services.deliver(notification_id=notification.id).status == "SENT"
+    [sent] = mailoutbox
+    assert (sent.subject, sent.to, sent.cc) == ("Via a provider", ["ops@example.com"], ["a@example.com"])
+    assert sent.anymail_status.status == {"sent"}
+    assert Notification.objects.get(id=notification.id).provider_id == str(sent.anymail_status.message_id)
+
+
+def test_an_email_throttled_by_the_provider_is_retried_as_rate_limited(settings, mailoutbox, monkeypatch):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    configure("email", options={})
+    notification = message(channel="email", recipient="ops@example.com")
+    # anymail's test backend answers with the message's anymail_test_response when there is one.
+    throttled = AnymailAPIError("throttled", status_code=429)
+    monkeypatch.setattr(EmailMultiAlternatives, "anymail_test_response", throttled, raising=False)
+    assert services.deliver(notification_id=notification.id).status == "RETRYING"
+    assert Notification.objects.get(id=notification.id).error_code == "RATE_LIMITED"
