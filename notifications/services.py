@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 DELIVER_TASK = "notifications.deliver"
 DELIVER_TIME_LIMIT = 120  # seconds; the task's hard limit
 SEND_LEASE = timedelta(seconds=DELIVER_TIME_LIMIT + 30)
-EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown may fire a hair before next_attempt_at
+EARLY_TOLERANCE = timedelta(seconds=1)
+SUCCESS_STAMP_EVERY = timedelta(minutes=1)  # a countdown may fire a hair before next_attempt_at
 Status = Notification.Status
 
 
@@ -351,12 +352,15 @@ def _record(notification: Notification, result: DeliveryResult) -> str:
 
 def _channel_outcome(notification: Notification, result: DeliveryResult, now: Any) -> None:
     """Keep the channel's health: successes reset the count, final failures add up and switch it off."""
-    config, _ = ChannelConfig.objects.select_for_update().get_or_create(channel=notification.channel)
     if result.ok:
-        config.consecutive_failures = 0
-        config.last_success_at = now
-        config.save(update_fields=["consecutive_failures", "last_success_at", "updated_at"])
+        # One row per channel is hot: a success writes it only to end a failure streak or once a minute.
+        ChannelConfig.objects.filter(channel=notification.channel).filter(
+            Q(consecutive_failures__gt=0)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - SUCCESS_STAMP_EVERY)
+        ).update(consecutive_failures=0, last_success_at=now, updated_at=now)
         return
+    config, _ = ChannelConfig.objects.select_for_update().get_or_create(channel=notification.channel)
     config.consecutive_failures += 1
     config.last_error_code = result.code
     config.last_error_message = result.message

@@ -397,3 +397,12 @@ def test_an_email_throttled_by_the_provider_is_retried_as_rate_limited(settings,
     monkeypatch.setattr(EmailMultiAlternatives, "anymail_test_response", throttled, raising=False)
     assert services.deliver(notification_id=notification.id).status == "RETRYING"
     assert Notification.objects.get(id=notification.id).error_code == "RATE_LIMITED"
+
+
+def test_a_success_ends_the_channels_failure_streak(http_receiver: HttpReceiver):
+    configure("slack", secret=f"{http_receiver.url}{WEBHOOK_PATH}", consecutive_failures=3, last_error_code="X")
+    assert services.deliver(notification_id=message().id).status == "SENT"
+    config = ChannelConfig.objects.get(channel="slack")
+    assert config.consecutive_failures == 0
+    assert config.last_success_at is not None
+    assert config.healthy
