@@ -15,7 +15,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 
-from notifications import services
+from notifications import delivery, services
 from notifications.models import ChannelConfig, Notification
 from tests.fixtures.processes import CeleryProcess, Processes
 from tests.fixtures.receivers import HttpReceiver, Reply, wait_until
@@ -265,7 +265,7 @@ def test_a_duplicate_delivery_of_the_send_task_sends_once(worker, slack):
         for _ in range(3):  # the broker redelivering the same message, three more times
             transaction.on_commit(
                 lambda: current_app.send_task(
-                    services.DELIVER_TASK, args=[notification.id], queue="notifications"
+                    delivery.DELIVER_TASK, args=[notification.id], queue="notifications"
                 )
             )
     wait_until(
@@ -300,7 +300,7 @@ def test_concurrent_deliveries_of_one_message_send_it_once(worker, slack):
     def deliver() -> str:
         try:
             start.wait(10)
-            return services.deliver(notification_id=notification.id).status
+            return delivery.deliver(notification_id=notification.id).status
         finally:
             connection.close()
 

@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.utils import timezone
 
-from notifications import services
+from notifications import delivery, services
 from notifications.errors import InvalidInput
 from notifications.models import ChannelConfig, Notification, Route
 from tests.fixtures.receivers import HttpReceiver, Reply
@@ -134,6 +134,7 @@ def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
         ({"idempotency_key": ""}, "idempotency_key", "INVALID_INPUT"),
         ({"subject": ""}, "subject", "INVALID_INPUT"),
         ({"link": "javascript:alert(1)"}, "link", "INVALID_INPUT"),
+        ({"category": "X" * 65}, "category", "INVALID_INPUT"),
     ],
 )
 def test_bad_input_is_refused_with_the_field_and_nothing_is_saved(overrides, field, code):
@@ -157,7 +158,7 @@ def test_a_slack_bot_token_posts_to_chat_post_message_with_the_channel(http_rece
         "slack", secret="xoxb-bot-token-123", options={"api_url": f"{http_receiver.url}/api/chat.postMessage"}
     )
     notification = message(recipient="#ops", facts={"Project": "ALPHA"})
-    outcome = services.deliver(notification_id=notification.id)
+    outcome = delivery.deliver(notification_id=notification.id)
     assert outcome.status == "SENT"
     assert Notification.objects.get(id=notification.id).provider_id == "1733000000.000100"
     [request] = http_receiver.requests
@@ -178,14 +179,14 @@ def test_slack_api_errors_are_told_apart_retryable_from_permanent(http_receiver:
     )
     configure("slack", secret="xoxb-bot-token-123", options={"api_url": http_receiver.url})
     notification = message()
-    first = services.deliver(notification_id=notification.id)
+    first = delivery.deliver(notification_id=notification.id)
     row = Notification.objects.get(id=notification.id)
     assert (first.status, row.error_code, row.attempts) == ("RETRYING", "RATE_LIMITED", 1)
     assert row.next_attempt_at is not None
     assert row.next_attempt_at >= timezone.now() + timedelta(seconds=6)  # Retry-After honoured
 
     Notification.objects.filter(id=notification.id).update(next_attempt_at=timezone.now())
-    second = services.deliver(notification_id=notification.id)
+    second = delivery.deliver(notification_id=notification.id)
     row.refresh_from_db()
     assert (second.status, row.error_code, row.attempts) == ("FAILED", "SLACK_CHANNEL_NOT_FOUND", 2)
 
@@ -196,7 +197,7 @@ def test_a_retry_is_not_sent_before_its_time(http_receiver: HttpReceiver):
     Notification.objects.filter(id=notification.id).update(
         status="RETRYING", next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    assert services.deliver(notification_id=notification.id).status == "SKIPPED"
+    assert delivery.deliver(notification_id=notification.id).status == "SKIPPED"
     assert http_receiver.requests == []
 
 
@@ -219,7 +220,7 @@ def test_twilio_sends_the_template_with_the_facts_as_content_variables(http_rece
         subject="Token expired",
         facts={"Site": "acme", "Error": "TOKEN_EXPIRED"},
     )
-    assert services.deliver(notification_id=notification.id).status == "SENT"
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"
     assert Notification.objects.get(id=notification.id).provider_id == "SM123"
     [request] = http_receiver.requests
     assert request.path == "/2010-04-01/Accounts/AC42/Messages.json"
@@ -233,7 +234,7 @@ def test_twilio_sends_the_template_with_the_facts_as_content_variables(http_rece
 def test_an_unconfigured_whatsapp_channel_fails_permanently_with_what_is_missing():
     configure("whatsapp", options={}, secret="")
     notification = message(channel="whatsapp", recipient="+14155550123")
-    assert services.deliver(notification_id=notification.id).status == "FAILED"
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
     row = Notification.objects.get(id=notification.id)
     assert row.error_code == "NOT_CONFIGURED"
     assert "phone_number_id" in row.error_message
@@ -245,7 +246,7 @@ def test_a_send_lost_with_its_worker_is_failed_as_unknown_never_sent_again(http_
     Notification.objects.filter(id=notification.id).update(
         status="SENDING", attempts=1, lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert services.deliver(notification_id=notification.id).status == "FAILED"
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
     assert Notification.objects.get(id=notification.id).error_code == "DELIVERY_UNKNOWN"
     assert http_receiver.requests == []
 
@@ -254,7 +255,7 @@ def test_a_webhook_url_never_reaches_stored_errors_or_logs(caplog):
     dead = "http://127.0.0.1:9/services/T01/B02/very-secret-webhook-path"  # port 9: nothing listens
     configure("slack", secret=dead)
     notification = message()
-    assert services.deliver(notification_id=notification.id).status == "RETRYING"
+    assert delivery.deliver(notification_id=notification.id).status == "RETRYING"
     row = Notification.objects.get(id=notification.id)
     assert row.error_code == "NETWORK_ERROR"
     assert "very-secret-webhook-path" not in row.error_message
@@ -368,7 +369,7 @@ def test_the_sweep_republishes_messages_whose_task_went_missing_and_settles_lost
     Notification.objects.filter(id=stuck.id).update(updated_at=long_ago)
     Notification.objects.filter(id=lost.id).update(status="SENDING", lease_expires_at=long_ago)
     with django_capture_on_commit_callbacks() as published:
-        due = services.requeue_due()
+        due = delivery.requeue_due()
     assert due == [overdue.id, stuck.id]
     assert fresh.id not in due
     assert len(published) == 2
@@ -381,7 +382,7 @@ def test_email_goes_through_the_configured_email_backend_such_as_anymail(setting
     notification = message(
         channel="email", recipient="ops@example.com", subject="Via a provider", cc="a@example.com"
     )
-    assert services.deliver(notification_id=notification.id).status == "SENT"
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"
     [sent] = mailoutbox
     assert (sent.subject, sent.to, sent.cc) == ("Via a provider", ["ops@example.com"], ["a@example.com"])
     assert sent.anymail_status.status == {"sent"}
@@ -395,13 +396,15 @@ def test_an_email_throttled_by_the_provider_is_retried_as_rate_limited(settings,
     # anymail's test backend answers with the message's anymail_test_response when there is one.
     throttled = AnymailAPIError("throttled", status_code=429)
     monkeypatch.setattr(EmailMultiAlternatives, "anymail_test_response", throttled, raising=False)
-    assert services.deliver(notification_id=notification.id).status == "RETRYING"
+    assert delivery.deliver(notification_id=notification.id).status == "RETRYING"
     assert Notification.objects.get(id=notification.id).error_code == "RATE_LIMITED"
 
 
 def test_a_success_ends_the_channels_failure_streak(http_receiver: HttpReceiver):
-    configure("slack", secret=f"{http_receiver.url}{WEBHOOK_PATH}", consecutive_failures=3, last_error_code="X")
-    assert services.deliver(notification_id=message().id).status == "SENT"
+    configure(
+        "slack", secret=f"{http_receiver.url}{WEBHOOK_PATH}", consecutive_failures=3, last_error_code="X"
+    )
+    assert delivery.deliver(notification_id=message().id).status == "SENT"
     config = ChannelConfig.objects.get(channel="slack")
     assert config.consecutive_failures == 0
     assert config.last_success_at is not None

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from django.utils.http import http_date
 
-from notifications.services import backoff_seconds
+from notifications.delivery import backoff_seconds
 from notifications.transports.base import Message
 from notifications.transports.http import retry_after_seconds
 from notifications.transports.slack import blocks
