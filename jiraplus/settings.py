@@ -264,7 +264,8 @@ NOTIFY_SLACK_CHANNEL = env_str("NOTIFY_SLACK_CHANNEL") or "#jiraplus-alerts"
 NOTIFY_WHATSAPP_TO = env_list("NOTIFY_WHATSAPP_TO")  # E.164 numbers
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_BACKOFF_BASE = env_float("NOTIFY_BACKOFF_BASE", 30.0)
-NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 1800.0)
+# Below the Redis visibility timeout, or a waiting retry is handed to a second worker (harmless, wasteful).
+NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 600.0)
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
 NOTIFY_DISABLE_AFTER = env_int(
     "NOTIFY_DISABLE_AFTER", 5
