@@ -85,7 +85,7 @@ def send_message(
         "subject": subject,
         "text": text,
         "html": html,
-        "facts": fact_pairs(facts),
+        "facts": fact_strings(facts),
         "link": link,
         "options": transport.clean_options(options),
     }
@@ -135,8 +135,8 @@ def route_defaults_install() -> list[Route]:
         ]
 
 
-def fact_pairs(facts: Mapping[str, str] | None) -> list[list[str]]:
-    return [[str(name), str(value)] for name, value in (facts or {}).items()]
+def fact_strings(facts: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(name): str(value) for name, value in (facts or {}).items()}
 
 
 def default_recipients(channel: str) -> list[str]:
@@ -198,7 +198,7 @@ def notify(
 def _unroutable(*, key: str, **fields: Any) -> Notification:
     """A route with nobody to send to is recorded as FAILED, so the gap shows in the admin."""
     route = fields["route"]
-    fields["facts"] = fact_pairs(fields.get("facts"))
+    fields["facts"] = fact_strings(fields.get("facts"))
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
         defaults={

@@ -77,7 +77,11 @@ def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
         assert notification.idempotency_key == f"episode-1:{routes[channel].id}"
         assert notification.status == "QUEUED"
         assert notification.category == "SUSPENDED_PAYMENT"
-        assert notification.facts == [["Site", "acme"], ["Error", "SUSPENDED_PAYMENT"]]
+        stored = Notification.objects.get(id=notification.id).facts
+        assert list(stored.items()) == [
+            ("Site", "acme"),
+            ("Error", "SUSPENDED_PAYMENT"),
+        ]  # in the given order
     assert by_channel["email"].recipient == "ops@example.com, cto@example.com"
     assert by_channel["whatsapp"].recipient == "+14155550123"
 
