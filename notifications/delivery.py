@@ -18,33 +18,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications import services
 from notifications.models import ChannelConfig, Notification
+from notifications.publish import enqueue
 from notifications.transports import TRANSPORTS, DeliveryResult, Message, Transport
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "notifications.deliver"
 DELIVER_TIME_LIMIT = 120  # seconds; the task's hard limit
 SEND_LEASE = timedelta(seconds=DELIVER_TIME_LIMIT + 30)
 EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown may fire a hair before next_attempt_at
 SUCCESS_STAMP_EVERY = timedelta(minutes=1)
 Status = Notification.Status
-
-
-def enqueue(notification_id: int, *, countdown: float = 0) -> None:
-    """Publish "deliver row N" once the surrounding transaction commits (never before)."""
-    options: dict[str, Any] = {"queue": "notifications"}
-    if countdown > 0:
-        options["countdown"] = countdown
-    transaction.on_commit(
-        lambda: current_app.send_task(DELIVER_TASK, args=[notification_id], **options), robust=True
-    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +187,26 @@ def _channel_outcome(notification: Notification, result: DeliveryResult, now: da
             f"{now:%Y-%m-%d %H:%M} UTC. Fix the configuration, then enable the channel again."
         )
         logger.error("channel %s DISABLED: %s", notification.channel, config.disabled_reason)
+        config.save()
+        _announce_disabled(config, now)
+        return
     config.save()
+
+
+def _announce_disabled(config: ChannelConfig, now: datetime) -> None:
+    """Tell people through the other channels (routes of CHANNEL_DISABLED; by default email). A message
+    routed to the disabled channel itself is recorded as FAILED CHANNEL_DISABLED, so this cannot loop."""
+    services.notify(
+        category=services.CHANNEL_DISABLED,
+        subject=f"Jira++: the {config} notification channel is disabled",
+        text=f"Messages to {config} are no longer sent. {config.disabled_reason}",
+        facts={
+            "Channel": str(config),
+            "Failures in a row": str(config.consecutive_failures),
+            "Last error": f"{config.last_error_code}: {config.last_error_message}"[:500],
+        },
+        idempotency_key=f"channel-disabled:{config.channel}:{now.isoformat()}",
+    )
 
 
 def requeue_due(*, grace: timedelta = timedelta(minutes=2), limit: int = 500) -> list[int]:

@@ -15,14 +15,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.delivery import enqueue
 from notifications.errors import InvalidInput, NotFound
 from notifications.models import ChannelConfig, Notification, Route
+from notifications.publish import enqueue
 from notifications.transports import TRANSPORTS, Transport
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
+CHANNEL_DISABLED = "CHANNEL_DISABLED"  # the category of "a channel was switched off" (delivery.py sends it)
 CATEGORY_MAX_LENGTH = Notification._meta.get_field("category").max_length or 64
 
 
@@ -122,6 +123,7 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "ORCHESTRATION_APPROVAL_NEEDED": ("email",),
     "ORCHESTRATION_FAILED": ("email",),
     "ORCHESTRATION_SUCCEEDED": ("email",),
+    "CHANNEL_DISABLED": ("email",),
 }
 
 

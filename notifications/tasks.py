@@ -5,10 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from notifications import delivery
+from notifications.publish import DELIVER_TASK
 
 
 @shared_task(
-    name=delivery.DELIVER_TASK,
+    name=DELIVER_TASK,
     soft_time_limit=delivery.DELIVER_TIME_LIMIT - 20,
     time_limit=delivery.DELIVER_TIME_LIMIT,
 )

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from notifications import delivery, services
-from notifications.models import ChannelConfig, Notification
+from notifications.models import ChannelConfig, Notification, Route
+from notifications.publish import DELIVER_TASK
 from tests.fixtures.processes import CeleryProcess, Processes
 from tests.fixtures.receivers import HttpReceiver, Reply, wait_until
 
@@ -238,7 +239,12 @@ def test_server_errors_are_retried_with_back_off_then_fail_with_their_code(worke
     assert (config.consecutive_failures, config.last_error_code) == (1, "SERVER_ERROR")
 
 
-def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack):
+def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack, smtp_server):
+    configure("email", options={"host": "127.0.0.1", "port": smtp_server.port})
+    for channel, recipients in (("email", "ops@example.com"), ("slack", "")):  # Slack: must not loop back
+        Route.objects.update_or_create(
+            category="CHANNEL_DISABLED", channel=channel, defaults={"recipients": recipients, "enabled": True}
+        )
     slack.default = Reply(404, b"no_service")
     first = settled(slack_message("gone-1"), "FAILED")
     second = settled(slack_message("gone-2"), "FAILED")
@@ -257,6 +263,15 @@ def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack):
     assert (third.status, third.error_code) == ("FAILED", "CHANNEL_DISABLED")
     assert len(slack.requests) == 2
 
+    # People hear of it on the other channels.
+    [mail] = wait_until(lambda: smtp_server.mails, message="no email announced the disabled channel")
+    assert mail.message["Subject"] == "Jira++: the Slack notification channel is disabled"
+    assert mail.rcpt_tos == ["ops@example.com"]
+    assert "NOT_FOUND" in mail.message.get_body(("plain",)).get_content()
+    announced = Notification.objects.filter(category="CHANNEL_DISABLED")
+    settled(announced.get(channel="email"), "SENT")
+    assert announced.get(channel="slack").error_code == "CHANNEL_DISABLED"
+
 
 def test_a_duplicate_delivery_of_the_send_task_sends_once(worker, slack):
     done_before = worker.log().count("Task notifications.deliver[")
@@ -264,9 +279,7 @@ def test_a_duplicate_delivery_of_the_send_task_sends_once(worker, slack):
         notification = slack_message("dup-1")
         for _ in range(3):  # the broker redelivering the same message, three more times
             transaction.on_commit(
-                lambda: current_app.send_task(
-                    delivery.DELIVER_TASK, args=[notification.id], queue="notifications"
-                )
+                lambda: current_app.send_task(DELIVER_TASK, args=[notification.id], queue="notifications")
             )
     wait_until(
         lambda: worker.log().count("Task notifications.deliver[") >= done_before + 8,  # received + succeeded

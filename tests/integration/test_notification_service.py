@@ -58,6 +58,7 @@ def test_the_default_routes_send_billing_to_email_and_whatsapp_and_latency_to_sl
     } <= routes
     assert {("RATE_LIMITED", "slack"), ("SLOW_SYNC", "slack")} <= routes
     assert {("RECOVERED", "email"), ("RECOVERED", "slack"), ("ORCHESTRATION_FAILED", "email")} <= routes
+    assert ("CHANNEL_DISABLED", "email") in routes
     assert not {c for cat, c in routes if cat == "RATE_LIMITED"} - {"slack"}
 
 
