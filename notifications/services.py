@@ -73,8 +73,8 @@ def send_message(
     if existing is not None:
         return existing
     subject = subject.strip()
-    if not subject or len(subject) > 255:
-        raise InvalidInput("subject must be 1 to 255 characters", field="subject")
+    if not subject or len(subject) > 255 or "\n" in subject or "\r" in subject:
+        raise InvalidInput("subject must be one line of 1 to 255 characters", field="subject")
     _check_category(category)
     if link and not link.startswith(("https://", "http://")):
         raise InvalidInput(f"link {link!r} is not an http(s) URL", field="link")

@@ -69,6 +69,21 @@ def _attachment(item: Any) -> dict[str, str]:
     }
 
 
+def option_flag(value: Any) -> bool:
+    """Options are typed by hand in the admin: "false" must not mean True."""
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def plain_text(message: Message) -> str:
+    """The text part carries the same facts and link as the HTML part, for text-only readers."""
+    parts = [message.text.strip()]
+    if message.facts:
+        parts.append("\n".join(f"{name}: {value}" for name, value in message.facts.items()))
+    if message.link:
+        parts.append(message.link)
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
 def _classify(exc: Exception) -> DeliveryResult:
     """Which failures another attempt can fix: connection trouble and 4xx SMTP replies, not refusals."""
     try:
@@ -130,8 +145,8 @@ class EmailTransport(Transport):
             port=int(self.options.get("port") or 25),
             username=str(self.options.get("username") or ""),
             password=self.secret,
-            use_tls=bool(self.options.get("use_tls")),
-            use_ssl=bool(self.options.get("use_ssl")),
+            use_tls=option_flag(self.options.get("use_tls")),
+            use_ssl=option_flag(self.options.get("use_ssl")),
             timeout=float(self.options.get("timeout") or settings.NOTIFY_HTTP_TIMEOUT),
         )
 
@@ -146,7 +161,7 @@ class EmailTransport(Transport):
         )
         email = EmailMultiAlternatives(
             subject=message.subject,
-            body=message.text,
+            body=plain_text(message),
             from_email=from_email,
             to=addresses(message.recipient, field="recipient"),
             cc=list(options.get("cc", [])),

@@ -138,6 +138,7 @@ def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
         ({"cc": "x@example.com"}, "cc", "INVALID_INPUT"),  # Slack takes no cc
         ({"idempotency_key": ""}, "idempotency_key", "INVALID_INPUT"),
         ({"subject": ""}, "subject", "INVALID_INPUT"),
+        ({"subject": "Two\nlines"}, "subject", "INVALID_INPUT"),
         ({"link": "javascript:alert(1)"}, "link", "INVALID_INPUT"),
         ({"category": "X" * 65}, "category", "INVALID_INPUT"),
     ],
