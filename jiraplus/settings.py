@@ -267,12 +267,10 @@ NOTIFY_BACKOFF_BASE = env_float("NOTIFY_BACKOFF_BASE", 30.0)
 # Below the Redis visibility timeout, or a waiting retry is handed to a second worker (harmless, wasteful).
 NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 600.0)
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
-NOTIFY_DISABLE_AFTER = env_int(
-    "NOTIFY_DISABLE_AFTER", 5
-)  # consecutive permanent failures switch a channel off
-NOTIFY_SWEEP_INTERVAL = env_float(
-    "NOTIFY_SWEEP_INTERVAL", 60.0
-)  # re-publishes messages whose task went missing
+# This many failed messages in a row switch a channel off.
+NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
+# Seconds between beat passes that re-publish messages whose task went missing.
+NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
 CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
     "task": "notifications.requeue_due",
     "schedule": NOTIFY_SWEEP_INTERVAL,
