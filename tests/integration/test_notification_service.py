@@ -116,6 +116,34 @@ def test_a_route_without_recipients_is_recorded_as_failed_not_dropped(settings):
     assert "NOTIFY_EMAIL_TO" in sent.error_message
 
 
+def test_an_invalid_route_recipient_is_recorded_and_the_other_routes_still_send(recipients):
+    Route.objects.filter(category="SUSPENDED_PAYMENT", channel="whatsapp").update(recipients="0155 1234")
+    sent = services.notify(category="SUSPENDED_PAYMENT", subject="s", text="t", idempotency_key="bad-1")
+    by_channel = {n.channel: n for n in sent}
+    assert by_channel["email"].status == "QUEUED"
+    assert (by_channel["whatsapp"].status, by_channel["whatsapp"].error_code) == (
+        "FAILED",
+        "INVALID_RECIPIENT",
+    )
+    assert "international format" in by_channel["whatsapp"].error_message
+
+
+def test_the_admin_refuses_a_route_recipient_its_channel_cannot_reach(admin_client):
+    route = Route.objects.get(category="TOKEN_EXPIRED", channel="whatsapp")
+    response = admin_client.post(
+        f"/admin/notifications/route/{route.id}/change/",
+        {
+            "category": "TOKEN_EXPIRED",
+            "channel": "whatsapp",
+            "recipients": "+14155550123, 0155",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "not a phone number in international format" in response.content.decode()
+    assert Route.objects.get(id=route.id).recipients == ""
+
+
 def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
     assert services.notify(category="NOBODY_CARES", subject="s", text="t", idempotency_key="n-1") == []
     assert "no enabled route for notification category NOBODY_CARES" in caplog.text
