@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from io import StringIO
 from urllib.parse import parse_qs
 
 import pytest
 from anymail.exceptions import AnymailAPIError
 from django.core.mail import EmailMultiAlternatives
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -443,3 +445,33 @@ def test_a_success_ends_the_channels_failure_streak(http_receiver: HttpReceiver)
     assert config.consecutive_failures == 0
     assert config.last_success_at is not None
     assert config.healthy
+
+
+def test_the_command_shows_channel_health_and_routes_without_secrets():
+    configure("slack", secret=f"https://hooks.slack.example{WEBHOOK_PATH}", consecutive_failures=2)
+    out = StringIO()
+    call_command("notifications", "status", stdout=out)
+    text = out.getvalue()
+    assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
+    assert "email\tnot configured" in text
+    assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "very-secret-webhook-path" not in text
+
+
+def test_the_command_queues_a_test_message_or_explains_why_not(settings):
+    settings.NOTIFY_WHATSAPP_TO = []
+    out = StringIO()
+    call_command("notifications", "test", "--channel", "email", "--to", "ops@example.com", stdout=out)
+    assert "Queued test message" in out.getvalue()
+    assert Notification.objects.get(category="TEST").recipient == "ops@example.com"
+    with pytest.raises(CommandError, match="No recipient for a WhatsApp test message"):
+        call_command("notifications", "test", "--channel", "whatsapp")
+
+
+def test_installing_the_default_routes_restores_missing_ones_and_keeps_edited_ones():
+    Route.objects.filter(category="RATE_LIMITED").delete()
+    Route.objects.filter(category="RECOVERED", channel="email").update(recipients="lead@example.com")
+    call_command("notifications", "install-default-routes", stdout=StringIO())
+    expected = {(c, ch) for c, channels in services.DEFAULT_ROUTES.items() for ch in channels}
+    assert {(r.category, r.channel) for r in Route.objects.all()} >= expected
+    assert Route.objects.get(category="RECOVERED", channel="email").recipients == "lead@example.com"
