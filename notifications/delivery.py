@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -89,19 +90,26 @@ def deliver(*, notification_id: int) -> DeliveryOutcome:
         if _expire_lost_send(notification_id):
             return DeliveryOutcome(notification_id, Status.FAILED)
         return DeliveryOutcome(notification_id, "SKIPPED")
-    config = ChannelConfig.objects.filter(channel=notification.channel).first()
+    transport = _transport(notification.channel)
+    result = _send(transport, notification) if isinstance(transport, Transport) else transport
+    return DeliveryOutcome(notification_id, _record(notification, result), result)
+
+
+def _transport(channel: str) -> Transport | DeliveryResult:
+    """The channel's configured transport, or why there is none to send with."""
+    try:
+        config = ChannelConfig.objects.filter(channel=channel).first()  # decrypts the secret
+    except ImproperlyConfigured as exc:  # the key that encrypted the secret is gone
+        return DeliveryResult.failed("SECRET_UNREADABLE", str(exc), retryable=False)
     if config is not None and not config.enabled:
-        result = DeliveryResult.failed(
+        return DeliveryResult.failed(
             "CHANNEL_DISABLED",
-            f"The {notification.channel} channel is disabled: {config.disabled_reason or 'by an operator'}",
+            f"The {channel} channel is disabled: {config.disabled_reason or 'by an operator'}",
             retryable=False,
         )
-    else:
-        transport = TRANSPORTS[notification.channel](
-            options=config.options if config else {}, secret=config.secret if config else ""
-        )
-        result = _send(transport, notification)
-    return DeliveryOutcome(notification_id, _record(notification, result), result)
+    return TRANSPORTS[channel](
+        options=config.options if config else {}, secret=config.secret if config else ""
+    )
 
 
 def _send(transport: Transport, notification: Notification) -> DeliveryResult:
@@ -167,7 +175,9 @@ def _channel_outcome(notification: Notification, result: DeliveryResult, now: da
             | Q(last_success_at__lt=now - SUCCESS_STAMP_EVERY)
         ).update(consecutive_failures=0, last_success_at=now, updated_at=now)
         return
-    config, _ = ChannelConfig.objects.select_for_update().get_or_create(channel=notification.channel)
+    # The secret is not needed here (and may be the very thing that cannot be read).
+    configs = ChannelConfig.objects.select_for_update().defer("secret")
+    config, _ = configs.get_or_create(channel=notification.channel)
     config.consecutive_failures += 1
     config.last_error_code = result.code
     config.last_error_message = result.message

@@ -309,6 +309,11 @@ def test_channel_secrets_are_only_ciphertext_in_the_database():
 
 def test_the_admin_never_renders_channel_secrets(admin_client):
     config = configure("slack", secret=f"https://hooks.slack.example{WEBHOOK_PATH}")
+    configure("email")  # no secret
+    listing = admin_client.get("/admin/notifications/channelconfig/").content.decode()
+    assert (
+        listing.count('alt="True"') >= 1 and 'alt="False"' in listing
+    )  # "secret set": yes for Slack, no for email
     for url in (
         "/admin/notifications/channelconfig/",
         f"/admin/notifications/channelconfig/{config.id}/change/",
@@ -475,3 +480,21 @@ def test_installing_the_default_routes_restores_missing_ones_and_keeps_edited_on
     expected = {(c, ch) for c, channels in services.DEFAULT_ROUTES.items() for ch in channels}
     assert {(r.category, r.channel) for r in Route.objects.all()} >= expected
     assert Route.objects.get(category="RECOVERED", channel="email").recipients == "lead@example.com"
+
+
+def test_a_secret_encrypted_with_a_lost_key_fails_the_message_with_a_clear_code(admin_client):
+    configure("slack", secret="https://hooks.slack.example/services/T/B/x")
+    with connection.cursor() as cursor:  # what a key removed from JIRAPLUS_SECRET_KEYS leaves behind
+        cursor.execute(
+            "UPDATE notifications_channelconfig SET secret = 'gAAAAAbogus' WHERE channel = 'slack'"
+        )
+    notification = message()
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
+    row = Notification.objects.get(id=notification.id)
+    assert row.error_code == "SECRET_UNREADABLE"
+    assert "JIRAPLUS_SECRET_KEYS" in row.error_message
+    counted = ChannelConfig.objects.defer("secret").get(channel="slack")
+    assert counted.consecutive_failures == 1
+    listing = admin_client.get("/admin/notifications/channelconfig/")  # the health page still opens
+    assert listing.status_code == 200
+    assert "SECRET_UNREADABLE" in listing.content.decode()
