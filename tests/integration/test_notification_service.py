@@ -497,3 +497,11 @@ def test_a_secret_encrypted_with_a_lost_key_fails_the_message_with_a_clear_code(
     listing = admin_client.get("/admin/notifications/channelconfig/")  # the health page still opens
     assert listing.status_code == 200
     assert "SECRET_UNREADABLE" in listing.content.decode()
+
+
+def test_an_accepted_message_with_an_unreadable_answer_is_sent_not_failed(http_receiver: HttpReceiver):
+    http_receiver.default = Reply(200, b"<html>accepted</html>")
+    configure("whatsapp", secret="EAAG-token", options={"phone_number_id": "1", "api_url": http_receiver.url})
+    notification = message(channel="whatsapp", recipient="+14155550123")
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"  # 2xx: it went out
+    assert Notification.objects.get(id=notification.id).provider_id == ""
