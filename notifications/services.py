@@ -1,0 +1,292 @@
+"""The communication service: accept messages (``send_message``, ``notify``) and the operators' actions.
+
+One row per idempotency key (a UNIQUE column), so a repeated call returns the first message and sends
+nothing. Sending happens in ``notifications.delivery`` on the ``notifications`` queue, after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from notifications.errors import InvalidInput, NotFound
+from notifications.models import ChannelConfig, Notification, Route
+from notifications.publish import enqueue
+from notifications.transports import TRANSPORTS, Transport
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+CHANNEL_DISABLED = "CHANNEL_DISABLED"  # the category of "a channel was switched off" (delivery.py sends it)
+CATEGORY_MAX_LENGTH = Notification._meta.get_field("category").max_length or 64
+
+
+def _transport_class(channel: str) -> type[Transport]:
+    try:
+        return TRANSPORTS[channel]
+    except KeyError:
+        raise InvalidInput(
+            f"Unknown channel {channel!r}", advice=f"Use one of: {', '.join(TRANSPORTS)}.", field="channel"
+        ) from None
+
+
+def _check_message(*, idempotency_key: str, subject: str, category: str, link: str) -> tuple[str, str]:
+    """The caller's part of a message, checked before anything is saved; returns the key and subject."""
+    key = idempotency_key.strip()
+    if not key or len(key) > 255:
+        raise InvalidInput(
+            "idempotency_key must be 1 to 255 characters",
+            advice="Derive it from what the message is about, e.g. f'alert:{project}:{episode}'.",
+            field="idempotency_key",
+        )
+    subject = subject.strip()
+    if not subject or len(subject) > 255 or "\n" in subject or "\r" in subject:
+        raise InvalidInput("subject must be one line of 1 to 255 characters", field="subject")
+    if len(category) > CATEGORY_MAX_LENGTH:
+        raise InvalidInput(
+            f"category must be at most {CATEGORY_MAX_LENGTH} characters",
+            advice="Use a short code such as TOKEN_EXPIRED.",
+            field="category",
+        )
+    if link and not link.startswith(("https://", "http://")):
+        raise InvalidInput(f"link {link!r} is not an http(s) URL", field="link")
+    return key, subject
+
+
+def send_message(
+    *,
+    channel: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    facts: Mapping[str, str] | None = None,
+    link: str = "",
+    category: str = "",
+    idempotency_key: str,
+    route: Route | None = None,
+    **options: Any,
+) -> Notification:
+    """One message on one channel, saved QUEUED and delivered after commit; a known key returns its
+    message."""
+    transport = _transport_class(channel)
+    key, subject = _check_message(
+        idempotency_key=idempotency_key, subject=subject, category=category, link=link
+    )
+    existing = Notification.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    fields = {
+        "channel": channel,
+        "recipient": transport.clean_recipient(recipient),
+        "category": category,
+        "route": route,
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "facts": fact_strings(facts),
+        "link": link,
+        "options": transport.clean_options(options),
+    }
+    # Not the secret: accepting a message must not depend on decrypting it.
+    config = ChannelConfig.objects.filter(channel=channel).only("enabled", "disabled_reason").first()
+    if config is not None and not config.enabled:
+        # Kept as a FAILED row rather than dropped: the admin shows what a disabled channel swallowed.
+        fields.update(
+            status=Status.FAILED,
+            error_code="CHANNEL_DISABLED",
+            error_message=f"The {channel} channel is disabled: {config.disabled_reason or 'by an operator'}",
+        )
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(idempotency_key=key, **fields)
+            if notification.status == Status.QUEUED:
+                enqueue(notification.id)
+    except IntegrityError:  # the same key, committed by a concurrent caller
+        return Notification.objects.get(idempotency_key=key)
+    if notification.status == Status.FAILED:
+        logger.warning("notification %s not sent: %s", notification.id, notification.error_message)
+    return notification
+
+
+# Billing and access problems need a person soon (email + phone), latency is a team-channel matter,
+# orchestration waits on people by email. Migration 0002 installed these; route_defaults_install() restores
+# them.
+DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
+    "SUSPENDED_PAYMENT": ("email", "whatsapp"),
+    "SITE_DEACTIVATED": ("email", "whatsapp"),
+    "TOKEN_EXPIRED": ("email", "whatsapp"),
+    "RATE_LIMITED": ("slack",),
+    "SLOW_SYNC": ("slack",),
+    "RECOVERED": ("email", "slack"),
+    "ORCHESTRATION_APPROVAL_NEEDED": ("email",),
+    "ORCHESTRATION_FAILED": ("email",),
+    "ORCHESTRATION_SUCCEEDED": ("email",),
+    "CHANNEL_DISABLED": ("email",),
+}
+
+
+def route_defaults_install() -> list[Route]:
+    """Create the default routes that are missing (existing routes, edited or not, are left alone)."""
+    with transaction.atomic():
+        return [
+            Route.objects.get_or_create(category=category, channel=channel)[0]
+            for category, channels in DEFAULT_ROUTES.items()
+            for channel in channels
+        ]
+
+
+def fact_strings(facts: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(name): str(value) for name, value in (facts or {}).items()}
+
+
+def default_recipients(channel: str) -> list[str]:
+    """Where a route without its own recipients sends (documented in docs/notifications.md)."""
+    defaults: dict[str, list[str]] = {
+        "email": list(settings.NOTIFY_EMAIL_TO),
+        "slack": [settings.NOTIFY_SLACK_CHANNEL] if settings.NOTIFY_SLACK_CHANNEL else [],
+        "whatsapp": list(settings.NOTIFY_WHATSAPP_TO),
+    }
+    return defaults.get(channel, [])
+
+
+def notify(
+    *,
+    category: str,
+    subject: str,
+    text: str,
+    facts: Mapping[str, str] | None = None,
+    link: str = "",
+    idempotency_key: str,
+) -> list[Notification]:
+    """Fan a message out through the enabled routes of ``category``: one message per route (per recipient on
+    channels that address one recipient per message), keyed ``{idempotency_key}:{route_id}``."""
+    if not category.strip():
+        raise InvalidInput("category is required", field="category")
+    _check_message(idempotency_key=idempotency_key, subject=subject, category=category, link=link)
+    routes = list(Route.objects.filter(category=category, enabled=True).order_by("id"))
+    if not routes:
+        logger.warning("no enabled route for notification category %s: nothing sent", category)
+        return []
+    sent: list[Notification] = []
+    with transaction.atomic():
+        for route in routes:
+            recipients = route.recipient_list or default_recipients(route.channel)
+            route_key = f"{idempotency_key}:{route.id}"
+            common: dict[str, Any] = {
+                "channel": route.channel,
+                "subject": subject,
+                "text": text,
+                "facts": facts,
+                "link": link,
+                "category": category,
+                "route": route,
+            }
+            if not recipients:
+                sent.append(
+                    _unroutable(
+                        key=route_key,
+                        recipient="",
+                        code="NO_RECIPIENTS",
+                        problem=f"Route {route} has no recipients and the {route.channel} default is empty",
+                        **common,
+                    )
+                )
+                continue
+            if TRANSPORTS[route.channel].multi_recipient or len(recipients) == 1:
+                batches = [(", ".join(recipients), route_key)]
+            else:
+                batches = [(recipient, f"{route_key}:{recipient}") for recipient in recipients]
+            for recipient, key in batches:
+                try:
+                    sent.append(send_message(recipient=recipient, idempotency_key=key, **common))
+                except InvalidInput as error:
+                    if error.field != "recipient":
+                        raise
+                    # An address typed into a route or a setting must not silence the other routes.
+                    problem = f"Route {route} has an invalid recipient: {error.message}"
+                    sent.append(
+                        _unroutable(
+                            key=key, recipient=recipient, code="INVALID_RECIPIENT", problem=problem, **common
+                        )
+                    )
+    return sent
+
+
+def _unroutable(*, key: str, code: str, problem: str, **fields: Any) -> Notification:
+    """A route that cannot be sent to is recorded as FAILED, so the gap shows in the admin."""
+    fields["facts"] = fact_strings(fields.get("facts"))
+    fields["recipient"] = fields["recipient"][:1000]
+    notification, created = Notification.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            **fields,
+            "status": Status.FAILED,
+            "error_code": code,
+            "error_message": f"{problem}: fix the route's recipients in the admin, or the channel's default "
+            "(NOTIFY_EMAIL_TO / NOTIFY_SLACK_CHANNEL / NOTIFY_WHATSAPP_TO)",
+        },
+    )
+    if created:
+        logger.error("notification %s not sent: %s", notification.id, notification.error_message)
+    return notification
+
+
+# --- operators' actions -------------------------------------------------------------------------------
+
+
+def channel_send_test(*, channel: str, recipient: str = "", actor: str = "") -> Notification:
+    """A test message through a channel, to its given or default recipient(s)."""
+    transport = _transport_class(channel)
+    recipients = [recipient] if recipient else default_recipients(channel)
+    if not recipients:
+        raise InvalidInput(
+            f"No recipient for a {transport.label} test message",
+            advice="Set the channel's default recipients (NOTIFY_EMAIL_TO, NOTIFY_SLACK_CHANNEL, "
+            "NOTIFY_WHATSAPP_TO) or give one.",
+            field="recipient",
+        )
+    return send_message(
+        channel=channel,
+        recipient=", ".join(recipients) if transport.multi_recipient else recipients[0],
+        subject="Jira++ test message",
+        text=f"A test of the {transport.label} channel" + (f", sent by {actor}." if actor else "."),
+        facts={"Channel": transport.label, "Requested by": actor or "an operator"},
+        category="TEST",
+        idempotency_key=f"test:{channel}:{uuid.uuid4().hex}",
+    )
+
+
+def channel_enable(*, channel: str) -> ChannelConfig:
+    """Switch a channel back on and forget its failure streak (after fixing its configuration)."""
+    updated = ChannelConfig.objects.filter(channel=channel).update(
+        enabled=True, consecutive_failures=0, disabled_reason="", updated_at=timezone.now()
+    )
+    if not updated:
+        raise NotFound(f"Channel {channel!r} has no configuration", field="channel")
+    return ChannelConfig.objects.get(channel=channel)
+
+
+def notification_retry(*, notification_id: int) -> Notification:
+    """Queue a FAILED message again (a person decided it should go out after all)."""
+    with transaction.atomic():
+        requeued = Notification.objects.filter(id=notification_id, status=Status.FAILED).update(
+            status=Status.QUEUED,
+            next_attempt_at=None,
+            error_code="",
+            error_message="",
+            attempts=0,
+            updated_at=timezone.now(),
+        )
+        if not requeued:
+            raise InvalidInput(
+                f"Notification {notification_id} is not FAILED", advice="Only failed messages can be retried."
+            )
+        enqueue(notification_id)
+    return Notification.objects.get(id=notification_id)
