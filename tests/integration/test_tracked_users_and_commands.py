@@ -64,7 +64,7 @@ def test_sync_schedule_command_steers_through_the_service_and_renders_its_errors
 
 
 def test_jira_project_track_and_untrack_commands_use_the_service(fake_jira):
-    (alpha,) = register(fake_jira, ["ALPHA"])
+    register(fake_jira, ["ALPHA"])
 
     call_command("jira_project", "track", "ALPHA", "acc-1", "acc-2")
     assert set(
@@ -89,6 +89,7 @@ def test_bad_input_to_the_commands_exits_1_with_the_services_message():
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert "NOT_FOUND: No registered project 'NOPE'" in result.stderr
