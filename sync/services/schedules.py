@@ -223,13 +223,13 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
         # Sent by a beat that had not yet reloaded a change made since: not a slot of the schedule now.
         logger.info("dropped a stale tick of project %s for %s", project_id, nominal.isoformat())
         return None
+    ticks = SyncRun.objects.filter(project_id=project_id, nominal_time__isnull=False)
+    if ticks.filter(nominal_time=nominal).exists():  # the common duplicate: no write, no transaction
+        return None
     with transaction.atomic():
         SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED).update(
             next_run_at=next_fire(expression, max(nominal, timezone.now()), time_zone=job.time_zone)
         )
-        ticks = SyncRun.objects.filter(project_id=project_id, nominal_time__isnull=False)
-        if ticks.filter(nominal_time=nominal).exists():
-            return None
         active = SyncRun.objects.filter(project_id=project_id, status__in=ACTIVE_RUN_STATUSES).first()
         if active is not None:
             try:
@@ -247,7 +247,7 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
             except IntegrityError:
                 return None
         since = max(
-            [t for t in (ticks.aggregate(last=Max("nominal_time"))["last"], _anchor(job)) if t is not None],
+            [t for t in (ticks.aggregate(last=Max("nominal_time"))["last"], anchor) if t is not None],
             default=nominal,
         )
         request = runs.request_sync(
