@@ -11,10 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sync.jira.fake import FakeDataConfig
-from sync.models import SyncJob, SyncRun
+from sync.models import Project, SyncJob, SyncRun
 from tests.fixtures.sync import register
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -51,8 +52,17 @@ def test_an_operator_pauses_reschedules_and_triggers_a_sync_in_the_browser(
     celery_processes.worker()
     page = browser.new_page()
     page.set_default_timeout(30_000)
+    try:
+        operate(page, live_server.url, alpha)
+    finally:
+        # ORM calls made while Playwright's loop runs get their own connection (context-local); close it,
+        # or the test database cannot be dropped at the end of the session.
+        connections.close_all()
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/sync/syncjob/")
+
+def operate(page: Page, url: str, alpha: Project) -> None:
+
+    page.goto(f"{url}/admin/login/?next=/admin/sync/syncjob/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "correct horse battery")
     page.click("input[type=submit]")
