@@ -61,7 +61,7 @@ def test_an_operator_pauses_reschedules_and_triggers_a_sync_in_the_browser(
 
 
 def operate(page: Page, url: str, alpha: Project) -> None:
-
+    """Log in, pause, reschedule (invalid, preview, valid), trigger, and watch the run finish."""
     page.goto(f"{url}/admin/login/?next=/admin/sync/syncjob/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "correct horse battery")
