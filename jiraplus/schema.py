@@ -2,8 +2,10 @@
 
 import graphene
 
+import sync.schema
 
-class Query(graphene.ObjectType):
+
+class Query(sync.schema.Query, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
