@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from graphene.validation import depth_limit_validator
+from drf_spectacular.utils import extend_schema
 from graphene_django.views import GraphQLView
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
 from rest_framework.decorators import api_view
@@ -59,18 +60,19 @@ class ApiGraphQLView(GraphQLView):
 
 def graphql_view() -> Callable[[HttpRequest], HttpResponse]:
     """GraphQLView behind DRF's authentication, permission and throttle policies (the REST API's own)."""
-    graphql = ApiGraphQLView.as_view(
-        graphiql=settings.DEBUG,
-        validation_rules=[
-            depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
-            alias_limit_validator(settings.GRAPHQL_MAX_ALIASES),
-        ],
-    )
+    rules = [
+        depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
+        alias_limit_validator(settings.GRAPHQL_MAX_ALIASES),
+    ]
+    with_graphiql = ApiGraphQLView.as_view(graphiql=True, validation_rules=rules)
+    without_graphiql = ApiGraphQLView.as_view(graphiql=False, validation_rules=rules)
 
+    @extend_schema(exclude=True)  # GraphQL documents itself (introspection)
     @api_view(["GET", "POST"])
     def view(request: Request) -> HttpResponse:
         django_request = request._request
         django_request.user = request.user  # resolvers see the token's user as well as a session's
+        graphql = with_graphiql if settings.DEBUG else without_graphiql  # GraphiQL is a DEBUG tool
         response: HttpResponse = graphql(django_request)
         return response
 
