@@ -8,8 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from graphene.validation import depth_limit_validator
 from drf_spectacular.utils import extend_schema
+from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
 from rest_framework.decorators import api_view

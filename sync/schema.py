@@ -170,15 +170,15 @@ class Issue(DjangoObjectType):
 
     @staticmethod
     def resolve_sprints(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Sprint]:
-        return list(root.sprints.all())
+        return selectors.issue_sprints(root)
 
     @staticmethod
     def resolve_comments(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Comment]:
-        return list(root.comments.all())
+        return selectors.issue_comments(root)
 
     @staticmethod
     def resolve_worklogs(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Worklog]:
-        return list(root.worklogs.all())
+        return selectors.issue_worklogs(root)
 
 
 class IssueEdge(graphene.ObjectType):
@@ -357,6 +357,7 @@ def _includes(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.Issu
         comments="comments" in fields,
         worklogs="worklogs" in fields,
         parent="parent" in fields,
+        comment_adf="bodyAdf" in _selected(info, [*path, "comments"]),
     )
 
 

@@ -171,6 +171,7 @@ class IssueIncludes:
     comments: bool = True
     worklogs: bool = True
     parent: bool = True
+    comment_adf: bool = True  # comment bodies as Jira's document (JSON), besides their plain text
 
 
 def projects_list() -> QuerySet[Project]:
@@ -215,25 +216,53 @@ def issue_queryset(project: Project, filters: IssueFilters) -> QuerySet[Issue]:
 
 
 def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueIncludes()) -> QuerySet[Issue]:
-    """One query per requested relation: people joined, sprints/comments/worklogs prefetched."""
+    """One query per requested relation: people joined, sprints/comments/worklogs prefetched into plain
+    lists (``issue_sprints``/``issue_comments``/``issue_worklogs`` read them without building querysets).
+
+    Columns no API returns (Jira's raw fields, ADF documents other than comment bodies) are never loaded:
+    decoding them was most of a page's database time.
+    """
+    issues = issues.defer("raw", "description_adf")
     if includes.people:
         issues = issues.select_related("assignee", "reporter")
     lookups: list[Prefetch[Any]] = []
     if includes.sprints:
-        lookups.append(Prefetch("sprints", queryset=Sprint.objects.order_by("start_date", "jira_id")))
+        lookups.append(Prefetch("sprints", queryset=_SPRINT_ORDER, to_attr="prefetched_sprints"))
     if includes.comments:
-        lookups.append(
-            Prefetch(
-                "comments", queryset=Comment.objects.select_related("author").order_by("created", "jira_id")
-            )
-        )
+        comments = Comment.objects.select_related("author").defer("visibility").order_by("created", "jira_id")
+        if not includes.comment_adf:
+            comments = comments.defer("body_adf")
+        lookups.append(Prefetch("comments", queryset=comments, to_attr="prefetched_comments"))
     if includes.worklogs:
+        worklogs = Worklog.objects.select_related("author").defer("comment_adf", "visibility")
         lookups.append(
             Prefetch(
-                "worklogs", queryset=Worklog.objects.select_related("author").order_by("started", "jira_id")
+                "worklogs", queryset=worklogs.order_by("started", "jira_id"), to_attr="prefetched_worklogs"
             )
         )
     return issues.prefetch_related(*lookups) if lookups else issues
+
+
+_SPRINT_ORDER = Sprint.objects.order_by("start_date", "jira_id")
+
+
+def issue_sprints(issue: Issue) -> list[Sprint]:
+    found: list[Sprint] | None = getattr(issue, "prefetched_sprints", None)
+    return found if found is not None else list(issue.sprints.order_by("start_date", "jira_id"))
+
+
+def issue_comments(issue: Issue) -> list[Comment]:
+    found: list[Comment] | None = getattr(issue, "prefetched_comments", None)
+    if found is None:
+        found = list(issue.comments.select_related("author").order_by("created", "jira_id"))
+    return found
+
+
+def issue_worklogs(issue: Issue) -> list[Worklog]:
+    found: list[Worklog] | None = getattr(issue, "prefetched_worklogs", None)
+    if found is None:
+        found = list(issue.worklogs.select_related("author").order_by("started", "jira_id"))
+    return found
 
 
 def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()) -> None:
@@ -254,7 +283,7 @@ def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueInclu
 
 def current_sprint(issue: Issue) -> Sprint | None:
     """The open sprint an issue is in, else its latest one (by start date), from the prefetched list."""
-    sprints = list(issue.sprints.all())
+    sprints = issue_sprints(issue)
     active = [s for s in sprints if s.state == "active"]
     candidates = active or sprints
     return max(

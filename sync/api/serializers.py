@@ -75,14 +75,14 @@ class IssueSerializer(serializers.ModelSerializer[models.Issue]):
         return None if issue.parent_jira_id is None else str(issue.parent_jira_id)
 
     def get_sprint_ids(self, issue: models.Issue) -> list[int]:
-        return [s.jira_id for s in issue.sprints.all()]
+        return [s.jira_id for s in selectors.issue_sprints(issue)]
 
 
 class IssueDetailSerializer(IssueSerializer):
     sprint = serializers.SerializerMethodField()
-    sprints = SprintSerializer(many=True)
-    comments = CommentSerializer(many=True)
-    worklogs = WorklogSerializer(many=True)
+    sprints = SprintSerializer(many=True, source="prefetched_sprints")
+    comments = CommentSerializer(many=True, source="prefetched_comments")
+    worklogs = WorklogSerializer(many=True, source="prefetched_worklogs")
 
     class Meta(IssueSerializer.Meta):
         fields: tuple[str, ...] = (  # type: ignore[assignment]
