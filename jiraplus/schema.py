@@ -13,4 +13,8 @@ class Query(sync.schema.Query, graphene.ObjectType):
         return "pong"
 
 
-schema = graphene.Schema(query=Query)
+class Mutation(sync.schema.Mutation, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

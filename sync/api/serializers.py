@@ -198,3 +198,43 @@ class IssueFilterInput(serializers.Serializer[selectors.IssueFilters]):
 
 class LimitInput(serializers.Serializer[dict[str, Any]]):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.MAX_TRAIL_LIMIT)
+
+
+def _account_ids(**kwargs: Any) -> serializers.ListField:
+    # Blank ids reach the service, which names the field in its error (one validation for all interfaces).
+    return serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), **kwargs
+    )
+
+
+class StartInput(serializers.Serializer[dict[str, Any]]):
+    full = serializers.BooleanField(default=False)
+
+
+class TriggerInput(StartInput):
+    account_ids = _account_ids(default=list, help_text="Limit the run to issues of these accounts")
+
+
+class PauseInput(serializers.Serializer[dict[str, Any]]):
+    note = serializers.CharField(default="", allow_blank=True)
+
+
+class RescheduleInput(serializers.Serializer[dict[str, Any]]):
+    cron = serializers.CharField(help_text="5 fields: minute hour day-of-month month day-of-week")
+
+
+class TrackedUsersInput(serializers.Serializer[dict[str, Any]]):
+    account_ids = _account_ids()
+
+
+class TrackedUsersRemoveInput(TrackedUsersInput):
+    purge = serializers.BooleanField(
+        default=False, help_text="Also delete their issues no tracked account keeps"
+    )
+
+
+class ControlResultSerializer(serializers.Serializer[dict[str, Any]]):
+    sync_job = SyncJobSerializer()
+    run = SyncRunSerializer(allow_null=True)
+    run_created = serializers.BooleanField(allow_null=True)
+    removed = serializers.IntegerField(allow_null=True)

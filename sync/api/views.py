@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.serializers import Serializer
 
 from sync import models, selectors
 from sync.api import serializers as s
-from sync.services import sites
+from sync.api.permissions import CanOperateSync
+from sync.services import controls, runs, sites
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -50,10 +56,93 @@ class IssuePagination(CursorPagination):
             ) from None
 
 
+def _input(serializer: type[Serializer[dict[str, Any]]], request: Request) -> dict[str, Any]:
+    parsed = serializer(data=request.data)
+    parsed.is_valid(raise_exception=True)
+    return dict(parsed.validated_data)
+
+
+_OPERATE = [IsAuthenticated, CanOperateSync]
+_CONTROL = {200: s.ControlResultSerializer, 202: s.ControlResultSerializer}
+_API = {"trigger": models.SyncRun.Trigger.API}
+
+
+class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
+    """The sync controls of a project (``sync.services.controls``), for operators. Each action's input
+    fields are the control's keyword arguments."""
+
+    def operate(
+        self,
+        request: Request,
+        service: Callable[..., Any],
+        inputs: type[Serializer[dict[str, Any]]] | None = None,
+        **fixed: Any,
+    ) -> Response:
+        """Run one control as the caller; 202 when a run was started or joined."""
+        arguments = _input(inputs, request) if inputs else {}
+        project = self.get_object()
+        result = service(project=project, actor=request.user.get_username(), **fixed, **arguments)
+        body: dict[str, Any] = {"run": None, "run_created": None, "removed": None}
+        if isinstance(result, runs.SyncRequest):
+            body.update(run=result.run, run_created=result.created)
+        elif isinstance(result, int):
+            body["removed"] = result
+        body["sync_job"] = selectors.sync_job_of(project)
+        code = status.HTTP_202_ACCEPTED if body["run"] is not None else status.HTTP_200_OK
+        return Response(s.ControlResultSerializer(body).data, status=code)
+
+    @extend_schema(request=s.TriggerInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def sync(self, request: Request, key: str) -> Response:
+        """One run now, paused or not, optionally limited to some accounts (joins an active run)."""
+        return self.operate(request, controls.sync_trigger, s.TriggerInput, **_API)
+
+    @extend_schema(request=s.StartInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def start(self, request: Request, key: str) -> Response:
+        """Resume the schedule and sync now."""
+        return self.operate(request, controls.sync_start, s.StartInput, **_API)
+
+    @extend_schema(request=s.PauseInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def pause(self, request: Request, key: str) -> Response:
+        """Stop scheduled runs; manual triggers still work."""
+        return self.operate(request, controls.sync_pause, s.PauseInput)
+
+    @extend_schema(request=None, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def resume(self, request: Request, key: str) -> Response:
+        """Scheduled runs again from the next slot (no run now)."""
+        return self.operate(request, controls.sync_resume)
+
+    @extend_schema(request=s.RescheduleInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def reschedule(self, request: Request, key: str) -> Response:
+        return self.operate(request, controls.sync_reschedule, s.RescheduleInput)
+
+    @extend_schema(methods=["GET"], responses=s.UserSerializer(many=True))
+    @extend_schema(methods=["POST"], request=s.TrackedUsersInput, responses=_CONTROL)
+    @action(detail=True, methods=["get", "post"], url_path="tracked-users")
+    def tracked_users(self, request: Request, key: str) -> Response:
+        """GET: the accounts the project tracks. POST (operators): track more, with a backfill run."""
+        if request.method == "GET":
+            return Response(s.UserSerializer(selectors.tracked_users(self.get_object()), many=True).data)
+        permission = CanOperateSync()
+        if not permission.has_permission(request, self):
+            self.permission_denied(request, message=permission.message)
+        return self.operate(request, controls.tracked_users_add, s.TrackedUsersInput)
+
+    @extend_schema(request=s.TrackedUsersRemoveInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], url_path="tracked-users/remove", permission_classes=_OPERATE)
+    def tracked_users_remove(self, request: Request, key: str) -> Response:
+        """Stop tracking accounts; ``purge`` also deletes their issues no tracked account keeps."""
+        return self.operate(request, controls.tracked_users_remove, s.TrackedUsersRemoveInput)
+
+
 _LIMIT = OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_TRAIL_LIMIT}, default 20")
 
 
-class ProjectViewSet(viewsets.GenericViewSet[models.Project]):
+class ProjectViewSet(ProjectControlsMixin):
     """Registered projects, addressed by key or Jira id, with their synced data and sync trail."""
 
     serializer_class = s.ProjectSerializer
