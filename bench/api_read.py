@@ -31,6 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 PROJECT = "LOAD"
+CELERY = [sys.executable, "-m", "celery", "-A", "jiraplus"]
 
 GRAPHQL_PAGE = """
 query Page($after: String) {
@@ -72,8 +73,7 @@ def sync_issues(issues: int, concurrency: int) -> None:
     with FakeJira(config=FakeDataConfig(seed=2026, projects={PROJECT: issues})) as fake:
         print(f"fake Jira generated {issues} issues in {time.monotonic() - started:.1f}s", flush=True)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "jiraplus", "worker", "-Q", "sync"]
-            + ["-c", str(concurrency), "-l", "ERROR", "--quiet"],
+            [*CELERY, "--quiet", "worker", "-Q", "sync", "-c", str(concurrency), "-l", "ERROR"],
             cwd=ROOT,
             env=dict(os.environ),
         )
@@ -83,6 +83,8 @@ def sync_issues(issues: int, concurrency: int) -> None:
             started = time.monotonic()
             run = runs.request_sync(project=project, full=True).run
             while not run.is_terminal:
+                if worker.poll() is not None:
+                    raise SystemExit(f"the Celery worker exited with {worker.returncode}")
                 time.sleep(0.5)
                 run.refresh_from_db()
             print(
@@ -115,7 +117,8 @@ def queries_per_request(token: str) -> dict[str, int]:
     counts = {}
     with CaptureQueriesContext(connection) as graphql:
         response = client.post("/graphql", {"query": GRAPHQL_PAGE}, content_type="application/json")
-        assert response.status_code == 200 and "errors" not in response.json(), response.content[:300]
+        assert response.status_code == 200, response.content[:300]
+        assert "errors" not in response.json(), response.content[:300]
     counts["graphql"] = len(graphql)
     with CaptureQueriesContext(connection) as rest:
         assert client.get(f"/api/projects/{PROJECT}/issues/?page_size=100").status_code == 200
@@ -128,7 +131,10 @@ def collect_targets(base: str, token: str) -> tuple[list[str | None], list[str]]
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     cursors: list[str | None] = [None]
-    small = 'query($a: String) { issues(projectKey: "LOAD", first: 100, after: $a) { pageInfo { hasNextPage endCursor } } }'
+    small = (
+        'query($a: String) { issues(projectKey: "LOAD", first: 100, after: $a) {'
+        " pageInfo { hasNextPage endCursor } } }"
+    )
     while True:
         info = session.post(
             f"{base}/graphql", json={"query": small, "variables": {"a": cursors[-1]}}, timeout=60
@@ -211,8 +217,16 @@ def main() -> int:
     print(f"SQL queries per request: {queries}", flush=True)
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "jiraplus.wsgi", "-w", str(args.workers)]
-        + ["-b", f"127.0.0.1:{args.port}", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "jiraplus.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{args.port}",
+        ],
         cwd=ROOT,
         env=dict(os.environ),
     )

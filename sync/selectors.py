@@ -297,8 +297,6 @@ def issue_by_key(key: str, includes: IssueIncludes = IssueIncludes()) -> Issue:
         raise NotFound(f"No synced issue '{key}'", field="key")
     if len(issues) > 1:
         raise InvalidInput(f"'{key}' exists on several sites", field="key")
-    if includes.parent:
-        attach_parents(issues, includes)
     return issues[0]
 
 
