@@ -1,7 +1,7 @@
 """GraphQL types, queries and mutations of the sync app (merged in jiraplus/schema.py).
 
 Resolvers only parse arguments, call selectors or services and shape the result. Lists are built by the
-root resolvers with everything they return prefetched (see ``selectors.with_issue_details``); the field
+root resolvers with everything they return prefetched (see ``selectors.issue_rows``); the field
 resolvers below then read prefetched caches and never query.
 """
 
@@ -381,9 +381,9 @@ def _includes(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.Issu
     )
 
 
-def _with_parents(issues: list[models.Issue], info: graphene.ResolveInfo, path: Sequence[str]) -> None:
-    if _includes(info, path).parent:
-        selectors.attach_parents(issues, _includes(info, [*path, "parent"]))
+def _parents(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.IssueIncludes | None:
+    """What to load of the parents, or None when ``parent`` is not asked for."""
+    return _includes(info, [*path, "parent"]) if _includes(info, path).parent else None
 
 
 # --- Issue pages --------------------------------------------------------------------------------------
@@ -413,10 +413,12 @@ class IssuePage:
     def __init__(self, issues: Any, *, first: int, after: str | None, info: graphene.ResolveInfo) -> None:
         self._all = issues
         page = issues.filter(jira_id__gt=decode_cursor(after)) if after else issues
-        rows = list(selectors.with_issue_details(page, _includes(info, ["edges", "node"]))[: first + 1])
+        path = ["edges", "node"]
+        rows = selectors.issue_rows(
+            page, _includes(info, path), limit=first + 1, parents=_parents(info, path)
+        )
         self.has_next_page = len(rows) > first
         self.nodes = rows[:first]
-        _with_parents(self.nodes, info, ["edges", "node"])
 
     def total_count(self) -> int:
         count: int = self._all.count()
@@ -520,9 +522,7 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
-        issue = selectors.issue_by_key(key, _includes(info, []))
-        _with_parents([issue], info, [])
-        return issue
+        return selectors.issue_by_key(key, _includes(info, []), parents=_parents(info, []))
 
     @staticmethod
     def resolve_projects(root: None, info: graphene.ResolveInfo) -> Any:
