@@ -342,7 +342,6 @@ class JiraUserOption(graphene.ObjectType):
     account_id = graphene.String(required=True)
     display_name = graphene.String(required=True)
     active = graphene.Boolean(required=True)
-    account_type = graphene.String(required=True)
     tracked = graphene.Boolean(required=True)
 
 

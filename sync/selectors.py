@@ -384,7 +384,6 @@ class JiraUserOption:
     account_id: str
     display_name: str
     active: bool
-    account_type: str
     tracked: bool
 
 
@@ -416,18 +415,12 @@ def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
 def jira_project_user_options(project: Project) -> list[JiraUserOption]:
     """People Jira lets work on the project now, flagged when the project tracks them."""
     tracked = set(tracked_users(project).values_list("account_id", flat=True))
-    with sites.client_for(project.site) as client:
-        found = [u for page in client.iter_assignable_user_pages(project.key) for u in page]
-    options = []
-    for user in found:
-        account_id = str(user.get("accountId") or user.get("key") or user.get("name") or "")
-        options.append(
-            JiraUserOption(
-                account_id=account_id,
-                display_name=str(user.get("displayName") or ""),
-                active=bool(user.get("active", True)),
-                account_type=str(user.get("accountType") or ""),
-                tracked=account_id in tracked,
-            )
+    return [
+        JiraUserOption(
+            account_id=a.account_id,
+            display_name=a.display_name,
+            active=a.active,
+            tracked=a.account_id in tracked,
         )
-    return sorted(options, key=lambda o: (o.display_name.lower(), o.account_id))
+        for a in sites.project_assignable_users(project=project)
+    ]
