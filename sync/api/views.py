@@ -164,15 +164,15 @@ class ProjectViewSet(ProjectControlsMixin):
         return Response(s.ProjectSerializer(project).data)
 
     @extend_schema(parameters=[s.IssueFilterInput], responses=s.IssueSerializer(many=True))
-    @action(detail=True, serializer_class=s.IssueSerializer)
+    @action(detail=True, serializer_class=s.IssueSerializer, pagination_class=IssuePagination)
     def issues(self, request: Request, key: str) -> Response:
         query = s.IssueFilterInput(data=request.query_params)
         query.is_valid(raise_exception=True)
         issues = selectors.issue_queryset(self.get_object(), query.filters())
         includes = selectors.IssueIncludes(comments=False, worklogs=False, parent=False)
-        paginator = IssuePagination()
-        page = paginator.paginate_queryset(selectors.with_issue_details(issues, includes), request, self)
-        return paginator.get_paginated_response(s.IssueSerializer(page, many=True).data)
+        # The viewset is typed for projects; this action pages issues.
+        page: Any = self.paginate_queryset(selectors.with_issue_details(issues, includes))  # type: ignore[arg-type]
+        return self.get_paginated_response(s.IssueSerializer(page, many=True).data)
 
     @action(detail=True, serializer_class=s.SprintSerializer)
     def sprints(self, request: Request, key: str) -> Response:
