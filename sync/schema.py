@@ -437,6 +437,15 @@ class IssuePage:
         return [IssueEdge(cursor=encode_cursor(i.jira_id), node=i) for i in self.nodes]
 
 
+def _project(ref: str, argument: str) -> models.Project:
+    """The project named by a key or Jira id; a lookup error names the GraphQL argument."""
+    try:
+        return sites.project_get(ref)
+    except ServiceError as exc:
+        exc.field = argument
+        raise
+
+
 def _page_size(first: int) -> int:
     if not 1 <= first <= selectors.MAX_PAGE_SIZE:
         raise InvalidInput(
@@ -514,7 +523,7 @@ class Query(graphene.ObjectType):
             status=status or "",
             sprint_id=_sprint_id(sprint_id),
         )
-        project = sites.project_get(project_key)
+        project = _project(project_key, "projectKey")
         return IssuePage(
             selectors.issue_queryset(project, filters), first=_page_size(first), after=after, info=info
         )
@@ -529,35 +538,35 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_sprints(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_sprints(sites.project_get(project_key))
+        return selectors.project_sprints(_project(project_key, "projectKey"))
 
     @staticmethod
     def resolve_users(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_users(sites.project_get(project_key))
+        return selectors.project_users(_project(project_key, "projectKey"))
 
     @staticmethod
     def resolve_tracked_users(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.tracked_users(sites.project_get(project_id))
+        return selectors.tracked_users(_project(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_job(root: None, info: graphene.ResolveInfo, project_id: str) -> models.SyncJob:
-        return selectors.sync_job_of(sites.project_get(project_id))
+        return selectors.sync_job_of(_project(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_states(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.sync_states(sites.project_get(project_id))
+        return selectors.sync_states(_project(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_logs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_logs(sites.project_get(project_id), limit)
+        return selectors.sync_logs(_project(project_id, "projectId"), limit)
 
     @staticmethod
     def resolve_sync_runs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_runs(sites.project_get(project_id), limit)
+        return selectors.sync_runs(_project(project_id, "projectId"), limit)
 
     @staticmethod
     def resolve_jira_project_options(
@@ -569,7 +578,7 @@ class Query(graphene.ObjectType):
     def resolve_jira_project_user_options(
         root: None, info: graphene.ResolveInfo, project_id: str
     ) -> list[selectors.JiraUserOption]:
-        return selectors.jira_project_user_options(sites.project_get(project_id))
+        return selectors.jira_project_user_options(_project(project_id, "projectId"))
 
 
 # --- Mutations: sync controls (contract A), errors as data ---------------------------------------------
@@ -616,7 +625,7 @@ def control(
         )
         return SyncControlPayload(errors=[denied])
     try:
-        project = sites.project_get(project_id)
+        project = _project(project_id, "projectId")
         result = act(project, user.get_username())
     except (ServiceError, JiraError) as exc:
         return SyncControlPayload(errors=[_error(exc)])

@@ -306,13 +306,13 @@ def test_jira_project_user_options_are_read_live_from_jira(world, reader):
 @pytest.mark.parametrize(
     ("query", "code", "field"),
     [
-        ('{ issues(projectKey: "NOPE") { totalCount } }', "NOT_FOUND", "project"),
+        ('{ issues(projectKey: "NOPE") { totalCount } }', "NOT_FOUND", "projectKey"),
         ('{ issues(projectKey: "ALPHA", first: 101) { totalCount } }', "INVALID_INPUT", "first"),
         ('{ issues(projectKey: "ALPHA", first: 0) { totalCount } }', "INVALID_INPUT", "first"),
         ('{ issues(projectKey: "ALPHA", after: "not-a-cursor") { totalCount } }', "INVALID_INPUT", "after"),
         ('{ issues(projectKey: "ALPHA", sprintId: "x") { totalCount } }', "INVALID_INPUT", "sprintId"),
         ('{ issue(key: "ALPHA-99999") { key } }', "NOT_FOUND", "key"),
-        ('{ syncRuns(projectId: "424242") { id } }', "NOT_FOUND", "project"),
+        ('{ syncRuns(projectId: "424242") { id } }', "NOT_FOUND", "projectId"),
         ('{ jiraProjectOptions(siteId: "nowhere") { key } }', "NOT_FOUND", "siteId"),
     ],
 )
