@@ -218,6 +218,33 @@ REST_FRAMEWORK = {
 }
 GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
 
+# --- Read and control APIs (issue 6) --------------------------------------------------------------
+REST_FRAMEWORK.update(
+    {
+        "EXCEPTION_HANDLER": "jiraplus.api_errors.rest_exception_handler",
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_THROTTLE_CLASSES": [
+            "rest_framework.throttling.AnonRateThrottle",
+            "rest_framework.throttling.UserRateThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "anon": env_str("API_THROTTLE_ANON_RATE") or "60/min",
+            "user": env_str("API_THROTTLE_USER_RATE") or "1200/min",
+        },
+    }
+)
+INSTALLED_APPS.append("drf_spectacular")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jira++ Data Integrator API",
+    "DESCRIPTION": "Synced Jira data and the controls of its sync. Authenticate with "
+    "`Authorization: Token <key>` (`python manage.py create_api_token USERNAME`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
+GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
+
 # --- Logging and Sentry ---------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
 LOGGING = {
