@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from sync.models import Comment, Issue, IssueSprint, JiraUser, Project, Sprint, SyncRun, Worklog
+from sync.models import (
+    Comment,
+    Issue,
+    IssueChange,
+    IssueSprint,
+    JiraSite,
+    JiraUser,
+    Project,
+    Sprint,
+    SyncRun,
+    Worklog,
+)
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -126,3 +139,142 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "error_code": run.error_code or None,
         "error": run.error_message or None,
     }
+
+
+# --- History (Jira changelogs) ---------------------------------------------------------------------
+
+CHANGE_ORDER = ("created", "history_id", "item_index")
+
+
+def issue_changes() -> QuerySet[IssueChange]:
+    """Change items oldest first, with their authors: prefetch it as ``Prefetch("changes", ...)``."""
+    return IssueChange.objects.select_related("author").order_by(*CHANGE_ORDER)
+
+
+def history_prefetch() -> Prefetch[Any]:
+    return Prefetch("changes", queryset=issue_changes())
+
+
+def export_history(project: Project, *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every change item of the project's live issues, sorted by issue id, history id and item; streamed."""
+    rows = (
+        IssueChange.objects.filter(issue__project=project, issue__deleted_at__isnull=True)
+        .order_by("issue__jira_id", "history_id", "item_index")
+        .values_list(
+            "issue__jira_id",
+            "history_id",
+            "created",
+            "author__account_id",
+            "field",
+            "from_value",
+            "to_value",
+            "from_string",
+            "to_string",
+        )
+    )
+    for issue_id, history_id, created, author, field, from_, to, from_string, to_string in rows.iterator(
+        chunk_size=chunk_size
+    ):
+        yield {
+            "issue_id": str(issue_id),
+            "history_id": str(history_id),
+            "created": iso_utc(created),
+            "author": author,
+            "field": field,
+            "from": from_,
+            "to": to,
+            "from_string": from_string,
+            "to_string": to_string,
+        }
+
+
+@dataclass(frozen=True)
+class StatusTime:
+    status: str
+    seconds: float
+
+
+def time_in_status(
+    issue: Issue, changes: Iterable[IssueChange] | None = None, *, as_of: datetime | None = None
+) -> list[StatusTime]:
+    """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
+    statuses were first entered; they add up to the issue's age.
+
+    Pass ``changes`` (e.g. the prefetched ``issue.changes.all()``) to read without a query.
+    """
+    items = issue.changes.all() if changes is None else changes
+    moves = sorted(
+        (c for c in items if c.field == "status"), key=lambda c: (c.created, c.history_id, c.item_index)
+    )
+    end = as_of or timezone.now()
+    current = (moves[0].from_string if moves else None) or issue.status
+    since = issue.created
+    spent: dict[str, timedelta] = {}
+    for move in moves:
+        at = min(max(move.created, since), end)  # clock skew must not make time negative
+        spent[current] = spent.get(current, timedelta(0)) + (at - since)
+        current, since = move.to_string or "", at
+    spent[current] = spent.get(current, timedelta(0)) + max(end - since, timedelta(0))
+    return [StatusTime(status, delta.total_seconds()) for status, delta in spent.items()]
+
+
+def _sprint_ids(value: str | None) -> set[int]:
+    return {int(part) for part in (value or "").split(",") if part.strip().isdigit()}
+
+
+@dataclass(frozen=True)
+class SprintScopeChange:
+    issue: Issue
+    change: Literal["added", "removed"]
+    at: datetime
+    author: JiraUser | None
+    history_id: int
+
+
+def sprint_scope_changes(sprint: Sprint) -> list[SprintScopeChange]:
+    """Issues added to or removed from the sprint after it started (until it completed), oldest first."""
+    if sprint.start_date is None:
+        return []
+    sprint_field = JiraSite.objects.filter(id=sprint.site_id).values_list("sprint_field", flat=True).first()
+    window = Q(created__gt=sprint.start_date)
+    if sprint.complete_date is not None:
+        window &= Q(created__lte=sprint.complete_date)
+    number = str(sprint.jira_id)
+    candidates = (
+        IssueChange.objects.filter(window, site_id=sprint.site_id, issue__deleted_at__isnull=True)
+        .filter(Q(field="Sprint") | Q(field_id=sprint_field or "-"))
+        .filter(Q(from_value__contains=number) | Q(to_value__contains=number))  # narrowed, then parsed
+        .select_related("issue", "author")
+        .order_by(*CHANGE_ORDER)
+    )
+    changes = []
+    for item in candidates:
+        before, after = _sprint_ids(item.from_value), _sprint_ids(item.to_value)
+        if (sprint.jira_id in after) == (sprint.jira_id in before):
+            continue
+        kind: Literal["added", "removed"] = "added" if sprint.jira_id in after else "removed"
+        changes.append(SprintScopeChange(item.issue, kind, item.created, item.author, item.history_id))
+    return changes
+
+
+def assignee_handoffs(project: Project) -> QuerySet[IssueChange]:
+    """Changes of assignee away from someone (to another person or to nobody), oldest first."""
+    return (
+        IssueChange.objects.filter(
+            issue__project=project, issue__deleted_at__isnull=True, field="assignee", from_value__isnull=False
+        )
+        .select_related("issue", "author")
+        .order_by(*CHANGE_ORDER)
+    )
+
+
+# --- Webhooks ---------------------------------------------------------------------------------------
+
+
+def webhook_status(sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:
+    """Sites annotated with ``webhook_last_event`` and ``webhook_events_today`` (UTC day)."""
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return sites.annotate(
+        webhook_last_event=Max("webhook_events__received_at"),
+        webhook_events_today=Count("webhook_events", filter=Q(webhook_events__received_at__gte=today)),
+    )

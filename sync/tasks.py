@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from sync.models import Project, SyncJob, SyncRun
-from sync.services import engine, runs
+from sync.services import engine, runs, webhooks
 
 
 @shared_task(name="sync.run_step", soft_time_limit=240, time_limit=300)
@@ -28,3 +28,8 @@ def scheduled_tick(project_id: int) -> None:
 @shared_task(name="sync.reap_runs", soft_time_limit=30, time_limit=60)
 def reap_runs() -> None:
     runs.reap()
+
+
+@shared_task(name="sync.refresh_from_webhook", soft_time_limit=60, time_limit=90)
+def refresh_from_webhook(pending_id: int) -> None:
+    webhooks.refresh_pending(pending_id=pending_id)
