@@ -31,7 +31,7 @@ from sync.jira.client import JiraClient
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import MalformedPayload, map_issue, map_sprint, search_fields
 from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, WebhookEvent
-from sync.services import store
+from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
 from sync.services.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from sync.services.scope import tracked_account_ids
@@ -121,7 +121,9 @@ def webhook_receive(*, site_id: int, body: bytes, signature: str, identifier: st
     kind, jira_id = target
     # Without Jira's identifier (older Data Center), the same body delivered twice is still one event.
     identifier = identifier.strip()[:128] or "body:" + hashlib.sha256(body).hexdigest()
-    with transaction.atomic():
+    # Like a sync step, without waiting for the WAL flush: a crash may forget this event, and then the
+    # next scheduled sync brings the change (events are hints); the answer to Jira gets ~20 ms faster.
+    with runs.step_transaction():
         try:
             with transaction.atomic():
                 WebhookEvent.objects.create(

@@ -1,8 +1,9 @@
 """Outgoing webhooks: what Jira POSTs to an admin-registered URL after each change, signed with its secret.
 
-Mutations hand events to ``WebhookSender.listen`` under the data lock; a background thread delivers them
-in order (``X-Hub-Signature: sha256=<HMAC of the raw body>``, ``X-Atlassian-Webhook-Identifier``), retrying
-a failed delivery a few times as Jira does. Deliveries are recorded for tests and benchmarks.
+Mutations hand events to ``WebhookSender.listen`` under the data lock; a few background threads deliver
+them (``X-Hub-Signature: sha256=<HMAC of the raw body>``, ``X-Atlassian-Webhook-Identifier``), retrying a
+failed delivery a few times. Like Jira, deliveries run in parallel, so their order is not guaranteed.
+Deliveries are recorded for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import requests
 from sync.jira.fake.timefmt import epoch_ms
 
 RETRY_DELAYS = (0.2, 1.0, 3.0)  # Jira retries failed deliveries with a back-off
+SENDERS = 4
 
 
 @dataclass
@@ -61,9 +63,12 @@ class WebhookSender:
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Registration, str, bytes, float] | None] = queue.Queue()
         self._deliveries: list[Delivery] = []
-        self._session = requests.Session()
-        self._thread = threading.Thread(target=self._run, name="fake-jira-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"fake-jira-webhooks-{n}", daemon=True)
+            for n in range(SENDERS)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # -- registrations ----------------------------------------------------------------------------
     def register(self, url: str, secret: str, events: list[str] | None = None) -> Registration:
@@ -110,22 +115,26 @@ class WebhookSender:
         return False
 
     def stop(self) -> None:
-        if self._thread.is_alive():
+        alive = [t for t in self._threads if t.is_alive()]
+        for _ in alive:
             self._queue.put(None)
-            self._thread.join(timeout=5)
-        self._session.close()
+        for thread in alive:
+            thread.join(timeout=5)
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                self._deliver(*item)
-            finally:
-                self._queue.task_done()
+        with requests.Session() as session:  # one keep-alive connection per sender
+            while True:
+                item = self._queue.get()
+                try:
+                    if item is None:
+                        return
+                    self._deliver(session, *item)
+                finally:
+                    self._queue.task_done()
 
-    def _deliver(self, registration: Registration, event: str, raw: bytes, queued_at: float) -> None:
+    def _deliver(
+        self, session: requests.Session, registration: Registration, event: str, raw: bytes, queued_at: float
+    ) -> None:
         identifier = str(uuid.uuid4())  # one per event; retries carry the same one
         headers = {
             "Content-Type": "application/json; charset=utf-8",
@@ -136,7 +145,7 @@ class WebhookSender:
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS), start=1):
             time.sleep(delay)
             try:
-                status = self._session.post(
+                status = session.post(
                     registration.url,
                     data=raw,
                     headers={**headers, "X-Atlassian-Webhook-Retry": str(attempt - 1)},
