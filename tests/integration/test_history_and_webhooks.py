@@ -124,8 +124,8 @@ def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
         assert all(s.seconds >= 0 for s in spent)
         assert spent[-1].status == issue.status  # the clock is still running in the current status
     walked = next(i for i in issues if i.jira_id == int(new_id))
-    spent = {s.status: s.seconds for s in selectors.time_in_status(walked, as_of=as_of)}
-    assert spent == pytest.approx({"To Do": 3600, "In Progress": 1800, "Done": 600}, abs=1e-3)
+    by_status = {s.status: s.seconds for s in selectors.time_in_status(walked, as_of=as_of)}
+    assert by_status == pytest.approx({"To Do": 3600, "In Progress": 1800, "Done": 600}, abs=1e-3)
 
 
 def test_sprint_scope_changes_and_assignee_handoffs_come_from_the_history(fake_jira_factory, worker):
@@ -151,6 +151,7 @@ def test_sprint_scope_changes_and_assignee_handoffs_come_from_the_history(fake_j
     assert sync_and_wait(alpha, full=True).status == "SUCCEEDED"
 
     sprint = Sprint.objects.get(jira_id=active.id)
+    assert sprint.start_date is not None
     scope = selectors.sprint_scope_changes(sprint)
     mine = [(c.issue.jira_id, c.change) for c in scope if c.issue.jira_id in (added.id, removed.id)]
     assert mine == [(added.id, "added"), (removed.id, "removed")]
@@ -203,14 +204,15 @@ def test_a_signed_webhook_brings_each_kind_of_change_within_the_target(
     data.delete_issue(doomed.id)
     wait_until(lambda: not Issue.live.filter(jira_id=doomed.id).exists(), TARGET_SECONDS, "the deletion")
     sprint = Sprint.objects.filter(project=alpha).first()
+    assert sprint is not None
     data.update_sprint(sprint.jira_id, name="Renamed sprint")
     wait_until(
         lambda: Sprint.objects.get(id=sprint.id).name == "Renamed sprint", TARGET_SECONDS, "the sprint rename"
     )
     assert all(d.status == 202 for d in fake.webhooks.deliveries())
     assert WebhookEvent.objects.filter(site=site).count() == len(fake.webhooks.deliveries())
-    status = selectors.webhook_status(JiraSite.objects.filter(id=site.id)).get()
-    assert status.webhook_events_today == 5 and status.webhook_last_event is not None
+    status = selectors.webhook_status(JiraSite.objects.filter(id=site.id)).values().get()
+    assert status["webhook_events_today"] == 5 and status["webhook_last_event"] is not None
 
 
 def _post(client: Any, site_id: int, body: bytes, *, secret: str = SECRET, identifier: str = "id-1") -> Any:
