@@ -211,12 +211,8 @@ def test_a_signed_webhook_brings_each_kind_of_change_within_the_target(
     )
     assert all(d.status == 202 for d in fake.webhooks.deliveries())
     assert WebhookEvent.objects.filter(site=site).count() == len(fake.webhooks.deliveries())
-    today, last = (
-        selectors.webhook_status(JiraSite.objects.filter(id=site.id))
-        .values_list("webhook_events_today", "webhook_last_event")
-        .get()
-    )
-    assert today == 5 and last is not None
+    status: Any = selectors.webhook_status(JiraSite.objects.filter(id=site.id)).get()  # annotated
+    assert status.webhook_events_today == 5 and status.webhook_last_event is not None
 
 
 def _post(client: Any, site_id: int, body: bytes, *, secret: str = SECRET, identifier: str = "id-1") -> Any:
