@@ -2,8 +2,10 @@
 
 import graphene
 
+import sync.schema
 
-class Query(graphene.ObjectType):
+
+class Query(sync.schema.Query, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -11,4 +13,8 @@ class Query(graphene.ObjectType):
         return "pong"
 
 
-schema = graphene.Schema(query=Query)
+class Mutation(sync.schema.Mutation, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -197,7 +197,7 @@ CELERY_QUEUES_ALL = ["sync", "orchestration", "notifications", "telemetry"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "sync.beat:SyncScheduler"  # django-celery-beat, with real nominal fire times
 SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-reap-stalled-runs": {
@@ -218,6 +218,33 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
+
+# --- Read and control APIs (issue 6) --------------------------------------------------------------
+REST_FRAMEWORK.update(
+    {
+        "EXCEPTION_HANDLER": "jiraplus.api_errors.rest_exception_handler",
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_THROTTLE_CLASSES": [
+            "rest_framework.throttling.AnonRateThrottle",
+            "rest_framework.throttling.UserRateThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "anon": env_str("API_THROTTLE_ANON_RATE") or "60/min",
+            "user": env_str("API_THROTTLE_USER_RATE") or "1200/min",
+        },
+    }
+)
+INSTALLED_APPS.append("drf_spectacular")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jira++ Data Integrator API",
+    "DESCRIPTION": "Synced Jira data and the controls of its sync. Authenticate with "
+    "`Authorization: Token <key>` (`python manage.py create_api_token USERNAME`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
+GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
 
 # --- Logging and Sentry ---------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
@@ -248,3 +275,8 @@ if SENTRY_DSN:
 
 DEMO_USERNAME = env_str("DEMO_USERNAME") or "demo"
 DEMO_PASSWORD = env_str("DEMO_PASSWORD") or "demo-password"
+
+# --- Schedules and controls (sync) ----------------------------------------------------------------
+# Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons
+# minute-granular; tests set e.g. "*/3" so "* * * * *" ticks every 3 seconds.
+SYNC_CRON_SECONDS = env_str("SYNC_CRON_SECONDS") or "0"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sync.models import (
+    ACTIVE_RUN_STATUSES,
     Comment,
     Issue,
     IssueChange,
@@ -19,9 +21,14 @@ from sync.models import (
     JiraUser,
     Project,
     Sprint,
+    SyncJob,
+    SyncLog,
     SyncRun,
+    SyncState,
     Worklog,
 )
+from sync.services import sites
+from sync.services.errors import InvalidInput, NotFound
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -139,6 +146,256 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "error_code": run.error_code or None,
         "error": run.error_message or None,
     }
+
+
+# --- API reads (GraphQL and REST) --------------------------------------------------------------------
+# Every list the APIs serve is built here with what it returns prefetched, so a page costs a constant
+# number of SQL queries whatever its size (pinned by tests/integration/api query-count tests).
+
+MAX_PAGE_SIZE = 100
+MAX_TRAIL_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class IssueFilters:
+    updated_since: datetime | None = None
+    assignee: str = ""  # accountId
+    status: str = ""  # status name, case-insensitive
+    sprint_id: int | None = None  # Jira's sprint id
+
+
+@dataclass(frozen=True)
+class IssueIncludes:
+    """Relations a caller asked for; only these are prefetched."""
+
+    people: bool = True  # assignee and reporter
+    sprints: bool = True
+    comments: bool = True
+    worklogs: bool = True
+    parent: bool = True
+    comment_adf: bool = True  # comment bodies as Jira's document (JSON), besides their plain text
+
+
+def projects_list() -> QuerySet[Project]:
+    return (
+        Project.objects.select_related("site")
+        .prefetch_related(Prefetch("sync_job", queryset=sync_jobs()))
+        .order_by("key")
+    )
+
+
+def sync_jobs() -> QuerySet[SyncJob]:
+    """Jobs annotated with their active run, or else their latest one (``workflow_run_id``)."""
+    runs = SyncRun.objects.filter(project_id=OuterRef("project_id"))
+    active = runs.filter(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at").values("id")[:1]
+    latest = runs.order_by("-created_at").values("id")[:1]
+    return (
+        SyncJob.objects.select_related("project")
+        .annotate(workflow_run_id=Coalesce(Subquery(active), Subquery(latest)))
+        .order_by("project__key")
+    )
+
+
+def sync_job_of(project: Project) -> SyncJob:
+    return sync_jobs().get(project=project)
+
+
+def issue_queryset(project: Project, filters: IssueFilters) -> QuerySet[Issue]:
+    """Live issues of a project, filtered; ordered by Jira's immutable id so cursors stay stable.
+
+    Filtering on the site as well lets PostgreSQL walk the (site, jira_id) unique index in order.
+    """
+    issues = Issue.live.filter(site_id=project.site_id, project=project)
+    if filters.updated_since is not None:
+        issues = issues.filter(updated__gte=filters.updated_since)
+    if filters.assignee:
+        issues = issues.filter(assignee__account_id=filters.assignee)
+    if filters.status:
+        issues = issues.filter(status__iexact=filters.status)
+    if filters.sprint_id is not None:
+        issues = issues.filter(issuesprint__sprint__jira_id=filters.sprint_id)
+    return issues.order_by("jira_id")
+
+
+def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueIncludes()) -> QuerySet[Issue]:
+    """One query per requested relation: people joined, sprints/comments/worklogs prefetched into plain
+    lists (``issue_sprints``/``issue_comments``/``issue_worklogs`` read them without building querysets).
+
+    Columns no API returns (Jira's raw fields, ADF documents other than comment bodies) are never loaded:
+    decoding them was most of a page's database time.
+    """
+    issues = issues.defer("raw", "description_adf")
+    if includes.people:
+        issues = issues.select_related("assignee", "reporter")
+    lookups: list[Prefetch[Any]] = []
+    if includes.sprints:
+        lookups.append(Prefetch("sprints", queryset=_SPRINT_ORDER, to_attr="prefetched_sprints"))
+    if includes.comments:
+        comments = Comment.objects.select_related("author").defer("visibility").order_by("created", "jira_id")
+        if not includes.comment_adf:
+            comments = comments.defer("body_adf")
+        lookups.append(Prefetch("comments", queryset=comments, to_attr="prefetched_comments"))
+    if includes.worklogs:
+        worklogs = Worklog.objects.select_related("author").defer("comment_adf", "visibility")
+        lookups.append(
+            Prefetch(
+                "worklogs", queryset=worklogs.order_by("started", "jira_id"), to_attr="prefetched_worklogs"
+            )
+        )
+    return issues.prefetch_related(*lookups) if lookups else issues
+
+
+_SPRINT_ORDER = Sprint.objects.order_by("start_date", "jira_id")
+
+
+def issue_sprints(issue: Issue) -> list[Sprint]:
+    found: list[Sprint] | None = getattr(issue, "prefetched_sprints", None)
+    return found if found is not None else list(issue.sprints.order_by("start_date", "jira_id"))
+
+
+def issue_comments(issue: Issue) -> list[Comment]:
+    found: list[Comment] | None = getattr(issue, "prefetched_comments", None)
+    if found is None:
+        found = list(issue.comments.select_related("author").order_by("created", "jira_id"))
+    return found
+
+
+def issue_worklogs(issue: Issue) -> list[Worklog]:
+    found: list[Worklog] | None = getattr(issue, "prefetched_worklogs", None)
+    if found is None:
+        found = list(issue.worklogs.select_related("author").order_by("started", "jira_id"))
+    return found
+
+
+def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()) -> None:
+    """Set ``parent_issue`` on each issue with one query for the whole page (None when not stored)."""
+    wanted = {i.parent_jira_id for i in issues if i.parent_jira_id is not None}
+    parents: dict[tuple[int, int], Issue] = {}
+    if wanted:
+        site_ids = {i.site_id for i in issues}
+        found = with_issue_details(
+            Issue.live.filter(site_id__in=site_ids, jira_id__in=wanted),
+            replace(includes, parent=False),
+        )
+        parents = {(p.site_id, p.jira_id): p for p in found}
+    for issue in issues:
+        key = (issue.site_id, issue.parent_jira_id or 0)
+        issue.parent_issue = parents.get(key)  # type: ignore[attr-defined]
+
+
+def current_sprint(issue: Issue) -> Sprint | None:
+    """The open sprint an issue is in, else its latest one (by start date), from the prefetched list."""
+    sprints = issue_sprints(issue)
+    active = [s for s in sprints if s.state == "active"]
+    candidates = active or sprints
+    return max(
+        candidates, key=lambda s: (s.start_date or datetime.min.replace(tzinfo=UTC), s.jira_id), default=None
+    )
+
+
+def issue_by_key(key: str, includes: IssueIncludes = IssueIncludes()) -> Issue:
+    issues = list(with_issue_details(Issue.live.filter(key=key.strip().upper()), includes)[:2])
+    if not issues:
+        raise NotFound(f"No synced issue '{key}'", field="key")
+    if len(issues) > 1:
+        raise InvalidInput(f"'{key}' exists on several sites", field="key")
+    return issues[0]
+
+
+def project_sprints(project: Project) -> QuerySet[Sprint]:
+    return Sprint.objects.filter(project=project).order_by("start_date", "jira_id")
+
+
+def project_users(project: Project) -> QuerySet[JiraUser]:
+    """The site's people as synced (a project's issues may name anyone on its site)."""
+    return JiraUser.objects.filter(site_id=project.site_id).order_by("display_name", "account_id")
+
+
+def tracked_users(project: Project) -> QuerySet[JiraUser]:
+    return JiraUser.objects.filter(tracked_in__project=project, tracked_in__is_tracked=True).order_by(
+        "display_name", "account_id"
+    )
+
+
+def sync_states(project: Project) -> QuerySet[SyncState]:
+    return SyncState.objects.filter(project=project).order_by("entity")
+
+
+def _trail_limit(limit: int | None) -> int:
+    return max(1, min(limit or 20, MAX_TRAIL_LIMIT))
+
+
+def sync_runs(project: Project, limit: int | None = None) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
+
+
+def sync_logs(project: Project, limit: int | None = None) -> QuerySet[SyncLog]:
+    return SyncLog.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
+
+
+# --- Live from Jira (for pickers in the admin console) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class JiraProjectOption:
+    id: str
+    key: str
+    name: str
+    registered: bool
+
+
+@dataclass(frozen=True)
+class JiraUserOption:
+    account_id: str
+    display_name: str
+    active: bool
+    account_type: str
+    tracked: bool
+
+
+def site_by_ref(ref: str) -> JiraSite:
+    """A site by its database id or its name."""
+    lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
+    try:
+        return JiraSite.objects.get(**lookup)
+    except JiraSite.DoesNotExist:
+        raise NotFound(f"No site '{ref}'", field="siteId") from None
+
+
+def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
+    """Every project the site's API user can see in Jira now, flagged when already registered."""
+    registered = set(Project.objects.filter(site=site).values_list("jira_id", flat=True))
+    with sites.client_for(site) as client:
+        found = [p for page in client.iter_project_pages() for p in page]
+    return [
+        JiraProjectOption(
+            id=str(p["id"]),
+            key=str(p["key"]),
+            name=str(p.get("name", "")),
+            registered=int(p["id"]) in registered,
+        )
+        for p in sorted(found, key=lambda p: str(p["key"]))
+    ]
+
+
+def jira_project_user_options(project: Project) -> list[JiraUserOption]:
+    """People Jira lets work on the project now, flagged when the project tracks them."""
+    tracked = set(tracked_users(project).values_list("account_id", flat=True))
+    with sites.client_for(project.site) as client:
+        found = [u for page in client.iter_assignable_user_pages(project.key) for u in page]
+    options = []
+    for user in found:
+        account_id = str(user.get("accountId") or user.get("key") or user.get("name") or "")
+        options.append(
+            JiraUserOption(
+                account_id=account_id,
+                display_name=str(user.get("displayName") or ""),
+                active=bool(user.get("active", True)),
+                account_type=str(user.get("accountType") or ""),
+                tracked=account_id in tracked,
+            )
+        )
+    return sorted(options, key=lambda o: (o.display_name.lower(), o.account_id))
 
 
 # --- History (Jira changelogs) ---------------------------------------------------------------------
