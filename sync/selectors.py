@@ -174,6 +174,7 @@ class IssueIncludes:
     worklogs: bool = True
     parent: bool = True
     comment_adf: bool = True  # comment bodies as Jira's document (JSON), besides their plain text
+    history: bool = False  # changelog items (history, time in status)
 
 
 def projects_list() -> QuerySet[Project]:
@@ -242,6 +243,8 @@ def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueI
                 "worklogs", queryset=worklogs.order_by("started", "jira_id"), to_attr="prefetched_worklogs"
             )
         )
+    if includes.history:
+        lookups.append(Prefetch("changes", queryset=issue_changes(), to_attr="prefetched_changes"))
     return issues.prefetch_related(*lookups) if lookups else issues
 
 
@@ -408,8 +411,10 @@ def issue_changes() -> QuerySet[IssueChange]:
     return IssueChange.objects.select_related("author").order_by(*CHANGE_ORDER)
 
 
-def history_prefetch() -> Prefetch[Any]:
-    return Prefetch("changes", queryset=issue_changes())
+def issue_history(issue: Issue) -> list[IssueChange]:
+    """The issue's change items oldest first: prefetched by ``with_issue_details(history=True)``."""
+    found: list[IssueChange] | None = getattr(issue, "prefetched_changes", None)
+    return found if found is not None else list(issue_changes().filter(issue=issue))
 
 
 def export_history(project: Project, *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
@@ -457,9 +462,9 @@ def time_in_status(
     """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
     statuses were first entered; they add up to the issue's age.
 
-    Pass ``changes`` (e.g. the prefetched ``issue.changes.all()``) to read without a query.
+    Reads the changes prefetched by ``with_issue_details(history=True)`` when there are.
     """
-    items = issue.changes.all() if changes is None else changes
+    items = issue_history(issue) if changes is None else changes
     moves = sorted(
         (c for c in items if c.field == "status"), key=lambda c: (c.created, c.history_id, c.item_index)
     )
@@ -486,6 +491,15 @@ class SprintScopeChange:
     at: datetime
     author: JiraUser | None
     history_id: int
+
+
+def sprint_by_jira_id(sprint_id: int) -> Sprint:
+    sprints = list(Sprint.objects.filter(jira_id=sprint_id)[:2])
+    if not sprints:
+        raise NotFound(f"No synced sprint {sprint_id}", field="sprintId")
+    if len(sprints) > 1:
+        raise InvalidInput(f"Sprint {sprint_id} exists on several sites", field="sprintId")
+    return sprints[0]
 
 
 def sprint_scope_changes(sprint: Sprint) -> list[SprintScopeChange]:

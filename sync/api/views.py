@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -220,6 +221,36 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
     def retrieve(self, request: Request, key: str) -> Response:
         issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
         return Response(s.IssueDetailSerializer(issue).data)
+
+    @action(detail=True, serializer_class=s.IssueHistorySerializer)
+    def history(self, request: Request, key: str) -> Response:
+        """The issue's changelog (oldest first) and the time it spent in each status."""
+        only_history = selectors.IssueIncludes(
+            people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
+        )
+        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key, only_history)).data)
+
+
+class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
+    """Sprints by Jira id."""
+
+    serializer_class = s.SprintScopeChangeSerializer
+    lookup_value_regex = "[0-9]+"
+    pagination_class = None
+
+    @action(detail=True, url_path="scope-changes")
+    def scope_changes(self, request: Request, pk: str) -> Response:
+        """Issues added to or removed from the sprint after it started, oldest first."""
+        changes = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)))
+        people = {
+            i.id: i
+            for i in selectors.with_issue_details(
+                models.Issue.objects.filter(id__in={c.issue.id for c in changes}),
+                selectors.IssueIncludes(parent=False, comments=False, worklogs=False),
+            )
+        }
+        rows = [replace(c, issue=people[c.issue.id]) for c in changes]
+        return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
 
 
 class SyncJobViewSet(viewsets.GenericViewSet[models.SyncJob]):

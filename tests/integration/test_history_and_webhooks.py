@@ -116,9 +116,11 @@ def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
 
     assert sync_and_wait(alpha, full=True).status == "SUCCEEDED"
 
-    issues = Issue.live.filter(project=alpha).prefetch_related(selectors.history_prefetch())
+    issues = selectors.with_issue_details(
+        Issue.live.filter(project=alpha), selectors.IssueIncludes(history=True)
+    )
     for issue in issues:
-        spent = selectors.time_in_status(issue, issue.changes.all(), as_of=as_of)
+        spent = selectors.time_in_status(issue, as_of=as_of)
         age = (as_of - issue.created).total_seconds()
         assert sum(s.seconds for s in spent) == pytest.approx(age, abs=1e-3), issue.key
         assert all(s.seconds >= 0 for s in spent)
