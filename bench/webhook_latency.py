@@ -94,7 +94,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
     with FakeJira(config=FakeDataConfig(seed=2024, projects={"HOOK": max(args.events, 50)})) as fake:
-        worker = ["-m", "celery", "-A", "jiraplus", "worker", "-Q", "sync", "-c", "1", "-l", "ERROR", "--without-gossip"]
+        worker = ["-m", "celery", "-A", "jiraplus", "worker", "-Q", "sync", "-c", "1", "-l", "ERROR"]
         web = f"-m gunicorn jiraplus.wsgi -b 127.0.0.1:{port} -w 2 --threads 4 --log-level warning".split()
         children = [subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env) for argv in (worker, web)]
         try:
