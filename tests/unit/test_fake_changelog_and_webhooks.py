@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ def test_generated_changelogs_lead_to_each_issues_state(fake):
     for issue in fake.data.project_issues("ALPHA"):
         statuses = [i for h in issue.changelog for i in h.items if i.field == "status"]
         assert statuses == [] or statuses[-1].to_string == issue.status
-        for first, second in zip(statuses, statuses[1:], strict=False):
+        for first, second in pairwise(statuses):
             assert first.to_string == second.from_string
         assert [h.created for h in issue.changelog] == sorted(h.created for h in issue.changelog)
         assert all(issue.created <= h.created <= issue.updated for h in issue.changelog)
