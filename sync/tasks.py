@@ -28,3 +28,8 @@ def reap_runs() -> None:
 @shared_task(name="sync.refresh_from_webhook", soft_time_limit=60, time_limit=90)
 def refresh_from_webhook(pending_id: int) -> None:
     webhooks.refresh_pending(pending_id=pending_id)
+
+
+@shared_task(name="sync.purge_webhook_events", soft_time_limit=120, time_limit=180)
+def purge_webhook_events() -> None:
+    webhooks.webhook_events_purge()

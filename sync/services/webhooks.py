@@ -19,6 +19,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from celery import current_app
@@ -137,6 +138,13 @@ def webhook_receive(*, site_id: int, body: bytes, signature: str, identifier: st
             return Receipt("duplicate", event)
         _request_refresh(site, kind, jira_id)
     return Receipt("accepted", event)
+
+
+def webhook_events_purge(*, older_than_days: int | None = None) -> int:
+    """Forget deliveries past the retention: Jira retries an event for hours, not days."""
+    days = settings.WEBHOOK_EVENT_RETENTION_DAYS if older_than_days is None else older_than_days
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted
 
 
 def _target(event: str, payload: dict[str, Any]) -> tuple[str, int] | None:
