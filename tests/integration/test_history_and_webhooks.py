@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
+from django.core.management import call_command
 
 from sync import selectors
 from sync.jira.fake import FakeDataConfig, FakeJira
@@ -66,7 +67,7 @@ def assert_history_matches(project: Project, fake: FakeJira) -> None:
         assert mine == theirs, f"change {theirs['history_id']} of issue {theirs['issue_id']} differs"
 
 
-def test_history_equals_the_changelog_after_full_and_incremental_runs(fake_jira_factory, worker):
+def test_history_equals_the_changelog_after_full_and_incremental_runs(fake_jira_factory, worker, tmp_path):
     fake = fake_jira_factory(config())
     alpha, _ = register(fake, ["ALPHA", "BETA"])
     overflowing = sum(len(i.changelog) > 3 for i in fake.data.project_issues("ALPHA"))
@@ -100,6 +101,11 @@ def test_history_equals_the_changelog_after_full_and_incremental_runs(fake_jira_
     assert not run.full
     assert_history_matches(alpha, fake)
     assert str(issues[4].id) not in {row["issue_id"] for row in selectors.export_history(alpha)}
+    exported = tmp_path / "history.jsonl"
+    call_command("export_project", "ALPHA", "--entity", "history", "--output", str(exported))
+    lines = exported.read_text().splitlines()
+    assert [json.loads(line) for line in lines] == data.export_history("ALPHA")
+    assert json.loads(lines[0])["created"].endswith("Z")
 
 
 def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
