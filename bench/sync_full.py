@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.environment import prepare
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 
 
 def worker_command(args: argparse.Namespace) -> list[str]:
@@ -101,33 +102,12 @@ def main() -> int:
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
-    os.environ.update(
-        DATABASE_URL=args.database,
-        REDIS_URL=args.redis,
-        CELERY_BROKER_URL=args.redis,
-        JIRAPLUS_SECRET_KEYS=os.environ.get("JIRAPLUS_SECRET_KEYS", BENCH_KEY),
-        DJANGO_SETTINGS_MODULE="jiraplus.settings",
-        JIRA_SITE_RATE="1000",
-        JIRA_SITE_BURST="1000",
-    )
-    database = args.database.rsplit("/", 1)[1]
-    subprocess.run(
-        ["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True, check=False
-    )
-
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
+    prepare(args.database, args.redis)
 
     from sync.jira.fake import FakeDataConfig, FakeJira
     from sync.selectors import export_issues
     from sync.services import sites
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", "--noinput", verbosity=0)
-    redis.Redis.from_url(args.redis).flushdb()
     keys = [f"P{n}" for n in range(args.projects)]
     config = FakeDataConfig(seed=2024, projects=dict.fromkeys(keys, args.issues))
     with FakeJira(config=config).start() as fake:

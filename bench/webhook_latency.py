@@ -25,8 +25,9 @@ from typing import Any
 
 import requests
 
+from bench.environment import prepare
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 SECRET = "bench-webhook-secret-0123456789abcdef"
 MAX_IN_FLIGHT = 20  # the API's alias limit
 
@@ -61,35 +62,15 @@ def main() -> int:
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench_hooks")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args()
-    os.environ.update(
-        DATABASE_URL=args.database,
-        REDIS_URL=args.redis,
-        CELERY_BROKER_URL=args.redis,
-        JIRAPLUS_SECRET_KEYS=os.environ.get("JIRAPLUS_SECRET_KEYS", BENCH_KEY),
-        DJANGO_SETTINGS_MODULE="jiraplus.settings",
-        JIRA_SITE_RATE="1000",
-        JIRA_SITE_BURST="1000",
-        API_THROTTLE_USER_RATE="1000000/min",  # the poller is not what is measured
-    )
-    database = args.database.rsplit("/", 1)[1]
-    subprocess.run(
-        ["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True, check=False
-    )
+    # The poller is not what is measured: no API throttle for it.
+    prepare(args.database, args.redis, API_THROTTLE_USER_RATE="1000000/min")
 
-    import django
-
-    django.setup()
-    import redis
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
     from sync.jira.fake import FakeDataConfig, FakeJira
     from sync.services import runs, sites, webhooks
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", "--noinput", verbosity=0)
-    redis.Redis.from_url(args.redis).flushdb()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ)

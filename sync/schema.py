@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import graphene
@@ -596,16 +595,10 @@ class Query(graphene.ObjectType):
     ) -> list[selectors.SprintScopeChange]:
         jira_id = _sprint_id(sprint_id)
         assert jira_id is not None  # a required argument
-        changes = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(jira_id))
-        # The issues again with what the query asks of them, in one query per relation (no N+1).
-        detailed = {
-            i.id: i
-            for i in selectors.with_issue_details(
-                models.Issue.objects.filter(id__in={c.issue.id for c in changes}), _includes(info, ["issue"])
-            )
-        }
-        _with_parents(list(detailed.values()), info, ["issue"])
-        return [replace(c, issue=detailed[c.issue.id]) for c in changes]
+        sprint = selectors.sprint_by_jira_id(jira_id)
+        changes = selectors.sprint_scope_changes(sprint, _includes(info, ["issue"]))
+        _with_parents([c.issue for c in changes], info, ["issue"])
+        return changes
 
     @staticmethod
     def resolve_projects(root: None, info: graphene.ResolveInfo) -> Any:

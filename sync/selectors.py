@@ -502,8 +502,11 @@ def sprint_by_jira_id(sprint_id: int) -> Sprint:
     return sprints[0]
 
 
-def sprint_scope_changes(sprint: Sprint) -> list[SprintScopeChange]:
-    """Issues added to or removed from the sprint after it started (until it completed), oldest first."""
+def sprint_scope_changes(sprint: Sprint, includes: IssueIncludes | None = None) -> list[SprintScopeChange]:
+    """Issues added to or removed from the sprint after it started (until it completed), oldest first.
+
+    With ``includes``, the issues come with those relations prefetched (one query each, no N+1).
+    """
     if sprint.start_date is None:
         return []
     sprint_field = JiraSite.objects.filter(id=sprint.site_id).values_list("sprint_field", flat=True).first()
@@ -525,7 +528,11 @@ def sprint_scope_changes(sprint: Sprint) -> list[SprintScopeChange]:
             continue
         kind: Literal["added", "removed"] = "added" if sprint.jira_id in after else "removed"
         changes.append(SprintScopeChange(item.issue, kind, item.created, item.author, item.history_id))
-    return changes
+    if includes is None or not changes:
+        return changes
+    detailed = with_issue_details(Issue.objects.filter(id__in={c.issue.id for c in changes}), includes)
+    by_id = {issue.id: issue for issue in detailed}
+    return [replace(c, issue=by_id[c.issue.id]) for c in changes]
 
 
 def assignee_handoffs(project: Project) -> QuerySet[IssueChange]:

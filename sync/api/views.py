@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -241,15 +240,8 @@ class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
     @action(detail=True, url_path="scope-changes")
     def scope_changes(self, request: Request, pk: str) -> Response:
         """Issues added to or removed from the sprint after it started, oldest first."""
-        changes = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)))
-        people = {
-            i.id: i
-            for i in selectors.with_issue_details(
-                models.Issue.objects.filter(id__in={c.issue.id for c in changes}),
-                selectors.IssueIncludes(parent=False, comments=False, worklogs=False),
-            )
-        }
-        rows = [replace(c, issue=people[c.issue.id]) for c in changes]
+        includes = selectors.IssueIncludes(parent=False, comments=False, worklogs=False)
+        rows = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)), includes)
         return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
 
 
