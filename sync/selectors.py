@@ -137,6 +137,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "comments_deleted": counts.get("comments_deleted", 0),
         "worklogs": counts.get("worklogs_upserted", 0),
         "worklogs_deleted": counts.get("worklogs_deleted", 0),
+        "history_items": counts.get("changes_upserted", 0),
         "sprints": counts.get("sprints_upserted", 0),
         "users": counts.get("users_upserted", 0),
         "issues_skipped": counts.get("issues_malformed", 0),

@@ -392,7 +392,8 @@ def step_finish(ctx: StepContext) -> None:
     summary = (
         f"{'Full' if run.full else 'Incremental'} sync of {ctx.project.key} succeeded: "
         f"{counts['issues_upserted']} issues, {counts['comments_upserted']} comments, "
-        f"{counts['worklogs_upserted']} worklogs upserted; {counts['issues_deleted']} issues deleted; "
+        f"{counts['worklogs_upserted']} worklogs, {counts['changes_upserted']} history items upserted; "
+        f"{counts['issues_deleted']} issues deleted; "
         f"{run.request_total} Jira requests"
     )
     runs.succeed(run, ctx.token, summary=summary)

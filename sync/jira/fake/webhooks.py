@@ -80,6 +80,13 @@ class WebhookSender:
             registration = Registration(self._next_id, url, secret, frozenset(events or ()))
             self._registrations[registration.id] = registration
             self._next_id += 1
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._run, name=f"fake-jira-webhooks-{n}", daemon=True)
+                    for n in range(SENDERS)
+                ]
+                for thread in self._threads:
+                    thread.start()
             return registration
 
     def registrations(self) -> list[Registration]:
