@@ -276,12 +276,17 @@ class JiraClient:
         expand: Sequence[str] = (),
         max_results: int = 100,
         page_token: str | None = None,
+        reconcile_issues: Sequence[int] = (),
     ) -> SearchPage:
+        """One page; ``reconcile_issues`` (Cloud, <= 50 ids) makes Jira read those issues fresh instead of
+        from its eventually consistent index."""
         if self.api == "2":
             return self._search_page_start_at(jql, fields, expand, max_results, page_token)
         body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": max_results}
         if expand:
             body["expand"] = ",".join(expand)
+        if reconcile_issues:
+            body["reconcileIssues"] = [int(i) for i in reconcile_issues]
         if page_token:
             body["nextPageToken"] = page_token
         data = _expect_dict(self._post("/rest/api/3/search/jql", body), "search/jql")

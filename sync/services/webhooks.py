@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from sync.jira.client import JiraClient
 from sync.jira.errors import JiraError, JiraErrorCode
-from sync.jira.mapping import MalformedPayload, map_issue, map_sprint, search_fields
+from sync.jira.mapping import IssueRecord, MalformedPayload, map_issue, map_sprint, search_fields
 from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, WebhookEvent
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 REFRESH_TASK = "sync.refresh_from_webhook"
 ISSUE_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"})
 MIN_SECRET_LENGTH = 16
+REFRESH_BATCH = 50  # issues read in one search: Jira's limit for reconcileIssues
 
 
 # A database write prepared from a Jira read: reads happen before the refresh's transaction opens.
@@ -188,44 +189,57 @@ def _enqueue_refresh(pending_id: int, *, countdown: float) -> None:
 
 
 def refresh_pending(*, pending_id: int) -> Counter[str]:
-    """Re-read what a pending row names and store it; a no-op for a duplicate or finished delivery."""
+    """Re-read what a pending row names and store it; a no-op for a duplicate or finished delivery.
+
+    Other issues of the site waiting for a refresh are read in the same Jira request (up to
+    ``REFRESH_BATCH``): under a stream of events one task clears many rows, whose own tasks then find
+    nothing to do.
+    """
     counts: Counter[str] = Counter()
-    row = PendingRefresh.objects.select_related("site").filter(id=pending_id, queued=True).first()
-    if row is None:
+    first = PendingRefresh.objects.select_related("site").filter(id=pending_id, queued=True).first()
+    if first is None:
         return counts
-    generation, site = row.generation, row.site
+    site = first.site
+    rows = [first]
+    if first.kind == PendingRefresh.Kind.ISSUE:
+        rows += PendingRefresh.objects.filter(site=site, kind=first.kind, queued=True).exclude(id=first.id)[
+            : REFRESH_BATCH - 1
+        ]
+    generations = {row.id: row.generation for row in rows}
     apply: Apply
     try:
         with client_for(site) as client:
             apply = (
-                _read_issue(client, site, row.jira_id, counts)
-                if row.kind == PendingRefresh.Kind.ISSUE
-                else _read_sprint(client, site, row.jira_id, counts)
+                _read_issues(client, site, [row.jira_id for row in rows], counts)
+                if first.kind == PendingRefresh.Kind.ISSUE
+                else _read_sprint(client, site, first.jira_id, counts)
             )
     except JiraError as error:
-        if error.retryable and row.attempts + 1 < settings.WEBHOOK_REFRESH_MAX_ATTEMPTS:
+        if error.retryable and first.attempts + 1 < settings.WEBHOOK_REFRESH_MAX_ATTEMPTS:
             with transaction.atomic():
-                PendingRefresh.objects.filter(id=row.id).update(attempts=F("attempts") + 1)
-                _enqueue_refresh(row.id, countdown=max(error.retry_after or 0.0, 2.0 ** (row.attempts + 1)))
+                PendingRefresh.objects.filter(id=first.id).update(attempts=F("attempts") + 1)
+                _enqueue_refresh(
+                    first.id, countdown=max(error.retry_after or 0.0, 2.0 ** (first.attempts + 1))
+                )
             counts["retried"] += 1
             return counts
         logger.warning(
-            "webhook refresh of %s %s on %s failed (%s); the next scheduled sync covers it",
-            row.kind,
-            row.jira_id,
+            "webhook refresh of %d %s(s) on %s failed (%s); the next scheduled sync covers it",
+            len(rows),
+            first.kind,
             site.name,
             error.code,
         )
         apply = _nothing
         counts["failed"] += 1
     with transaction.atomic():
-        locked = PendingRefresh.objects.select_for_update().get(id=row.id)
+        locked = list(PendingRefresh.objects.select_for_update().filter(id__in=generations))
         apply(counts)
-        if locked.generation == generation:
-            locked.queued, locked.attempts = False, 0
-            locked.save(update_fields=["queued", "attempts"])
-        else:  # an event arrived while we read Jira: read once more
-            _enqueue_refresh(row.id, countdown=0)
+        read = [row.id for row in locked if row.generation == generations[row.id]]
+        PendingRefresh.objects.filter(id__in=read).update(queued=False, attempts=0)
+        # An event arrived while we read Jira: read again. Other rows still have their own task queued.
+        if first.id not in read:
+            _enqueue_refresh(first.id, countdown=0)
             counts["requeued"] += 1
     return counts
 
@@ -234,44 +248,71 @@ def _nothing(counts: Counter[str]) -> None:
     return None
 
 
-def _read_issue(client: JiraClient, site: JiraSite, jira_id: int, counts: Counter[str]) -> Apply:
+def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts: Counter[str]) -> Apply:
+    """Read the issues fresh in one search (``reconcileIssues``); an id the search does not return is
+    confirmed with its own read (a 404 means deleted)."""
     fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
+    payloads: dict[int, dict[str, Any]] = {}
     try:
-        payload = client.get_issue(str(jira_id), fields=fields, expand=ISSUE_EXPAND)
-    except JiraError as error:
-        if error.code is not JiraErrorCode.NOT_FOUND:
-            raise
-        return lambda counts: _forget_issue(site, jira_id, counts)
-    try:
-        record = map_issue(
-            payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field
+        page = client.search_page(
+            f"id in ({', '.join(str(i) for i in jira_ids)}) ORDER BY id ASC",
+            fields=fields,
+            expand=ISSUE_EXPAND,
+            max_results=len(jira_ids),
+            reconcile_issues=jira_ids,
         )
-        complete_overflow(client, record, counts)
-    except MalformedPayload as problem:
-        logger.warning("webhook refresh: issue %s on %s is malformed: %s", jira_id, site.name, problem)
-        return _nothing
+        payloads = {int(p["id"]): p for p in page.issues if str(p.get("id", "")).isdigit()}
+    except JiraError as error:
+        if error.status != 400:  # Jira refuses JQL naming a deleted issue: read them one by one
+            raise
+    gone: list[int] = []
+    for jira_id in jira_ids:
+        if jira_id in payloads:
+            continue
+        try:
+            payloads[jira_id] = client.get_issue(str(jira_id), fields=fields, expand=ISSUE_EXPAND)
+        except JiraError as error:
+            if error.code is not JiraErrorCode.NOT_FOUND:
+                raise
+            gone.append(jira_id)
+    records = []
+    for jira_id, payload in payloads.items():
+        try:
+            record = map_issue(
+                payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field
+            )
+            complete_overflow(client, record, counts)
+        except MalformedPayload as problem:
+            logger.warning("webhook refresh: issue %s on %s is malformed: %s", jira_id, site.name, problem)
+            continue
+        records.append(record)
     projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
 
     def apply(counts: Counter[str]) -> None:
-        project_id = projects.get(record.project_jira_id or 0)
-        project = Project.objects.filter(id=project_id).first() if project_id else None
-        tracked = tracked_account_ids(project) if project else []
-        if project is None or (tracked and not {record.assignee, record.reporter} & set(tracked)):
-            _forget_issue(site, jira_id, counts)  # moved to an unregistered project or out of scope
-            return
-        counts.update(
-            store.apply_issue_batch(
-                site=site, project=project, records=[record], projects_by_jira_id=projects
+        by_project: dict[Project, list[IssueRecord]] = {}
+        for record in records:
+            project_id = projects.get(record.project_jira_id or 0)
+            project = Project.objects.filter(id=project_id).first() if project_id else None
+            tracked = tracked_account_ids(project) if project else []
+            if project is None or (tracked and not {record.assignee, record.reporter} & set(tracked)):
+                gone.append(record.jira_id)  # moved to an unregistered project or out of scope
+            else:
+                by_project.setdefault(project, []).append(record)
+        for project, batch in by_project.items():
+            counts.update(
+                store.apply_issue_batch(
+                    site=site, project=project, records=batch, projects_by_jira_id=projects
+                )
             )
-        )
+        _forget_issues(site, gone, counts)
 
     return apply
 
 
-def _forget_issue(site: JiraSite, jira_id: int, counts: Counter[str]) -> None:
-    counts["issues_deleted"] += Issue.live.filter(site=site, jira_id=jira_id).update(
-        deleted_at=timezone.now()
-    )
+def _forget_issues(site: JiraSite, jira_ids: list[int], counts: Counter[str]) -> None:
+    if jira_ids:
+        deleted = Issue.live.filter(site=site, jira_id__in=jira_ids).update(deleted_at=timezone.now())
+        counts["issues_deleted"] += deleted
 
 
 def _read_sprint(client: JiraClient, site: JiraSite, jira_id: int, counts: Counter[str]) -> Apply:
