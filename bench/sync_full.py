@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.sync_full --changes 100             # then an incremental run after 100 changes
     .venv/bin/python -m bench.sync_full --profile var/sync.prof   # worker in a solo pool under cProfile
 
-Prints wall time, Jira requests, the worker's peak RSS and whether the stored data equals Jira's.
+Prints wall time, Jira requests, the worker's peak RSS and whether the stored data (issues with their
+comments, worklogs and sprint links, and their change history) equals Jira's.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def main() -> int:
     prepare(args.database, args.redis)
 
     from sync.jira.fake import FakeDataConfig, FakeJira
-    from sync.selectors import export_issues
+    from sync.selectors import export_history, export_issues
     from sync.services import sites
 
     keys = [f"P{n}" for n in range(args.projects)]
@@ -118,7 +119,11 @@ def main() -> int:
             projects = [sites.project_add(site=site, key=k) for k in keys]
 
             def exact() -> bool:
-                return all(list(export_issues(p)) == fake.data.export(p.key) for p in projects)
+                return all(
+                    list(export_issues(p)) == fake.data.export(p.key)
+                    and list(export_history(p)) == fake.data.export_history(p.key)
+                    for p in projects
+                )
 
             fake.reset_counters()
             _, cpu_before = worker_usage(worker.pid)
