@@ -206,12 +206,15 @@ def main() -> int:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     from sync.models import Issue
 
     call_command("migrate", verbosity=0)
     if not (args.reuse and Issue.live.filter(project__key=PROJECT).count() == args.issues):
         sync_issues(args.issues, args.sync_concurrency)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does soon after a bulk load; plans depend on it
     token = api_token()
     queries = queries_per_request(token)
     print(f"SQL queries per request: {queries}", flush=True)

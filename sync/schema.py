@@ -1,7 +1,7 @@
 """GraphQL types, queries and mutations of the sync app (merged in jiraplus/schema.py).
 
 Resolvers only parse arguments, call selectors or services and shape the result. Lists are built by the
-root resolvers with everything they return prefetched (see ``selectors.with_issue_details``); the field
+root resolvers with everything they return prefetched (see ``selectors.issue_rows``); the field
 resolvers below then read prefetched caches and never query.
 """
 
@@ -400,7 +400,6 @@ class JiraUserOption(graphene.ObjectType):
     account_id = graphene.String(required=True)
     display_name = graphene.String(required=True)
     active = graphene.Boolean(required=True)
-    account_type = graphene.String(required=True)
     tracked = graphene.Boolean(required=True)
 
 
@@ -440,9 +439,9 @@ def _includes(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.Issu
     )
 
 
-def _with_parents(issues: list[models.Issue], info: graphene.ResolveInfo, path: Sequence[str]) -> None:
-    if _includes(info, path).parent:
-        selectors.attach_parents(issues, _includes(info, [*path, "parent"]))
+def _parents(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.IssueIncludes | None:
+    """What to load of the parents, or None when ``parent`` is not asked for."""
+    return _includes(info, [*path, "parent"]) if _includes(info, path).parent else None
 
 
 # --- Issue pages --------------------------------------------------------------------------------------
@@ -472,10 +471,12 @@ class IssuePage:
     def __init__(self, issues: Any, *, first: int, after: str | None, info: graphene.ResolveInfo) -> None:
         self._all = issues
         page = issues.filter(jira_id__gt=decode_cursor(after)) if after else issues
-        rows = list(selectors.with_issue_details(page, _includes(info, ["edges", "node"]))[: first + 1])
+        path = ["edges", "node"]
+        rows = selectors.issue_rows(
+            page, _includes(info, path), limit=first + 1, parents=_parents(info, path)
+        )
         self.has_next_page = len(rows) > first
         self.nodes = rows[:first]
-        _with_parents(self.nodes, info, ["edges", "node"])
 
     def total_count(self) -> int:
         count: int = self._all.count()
@@ -585,9 +586,7 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
-        issue = selectors.issue_by_key(key, _includes(info, []))
-        _with_parents([issue], info, [])
-        return issue
+        return selectors.issue_by_key(key, _includes(info, []), parents=_parents(info, []))
 
     @staticmethod
     def resolve_sprint_scope_changes(
@@ -596,9 +595,9 @@ class Query(graphene.ObjectType):
         jira_id = _sprint_id(sprint_id)
         assert jira_id is not None  # a required argument
         sprint = selectors.sprint_by_jira_id(jira_id)
-        changes = selectors.sprint_scope_changes(sprint, _includes(info, ["issue"]))
-        _with_parents([c.issue for c in changes], info, ["issue"])
-        return changes
+        return selectors.sprint_scope_changes(
+            sprint, _includes(info, ["issue"]), parents=_parents(info, ["issue"])
+        )
 
     @staticmethod
     def resolve_projects(root: None, info: graphene.ResolveInfo) -> Any:

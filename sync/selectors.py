@@ -221,7 +221,8 @@ def issue_queryset(project: Project, filters: IssueFilters) -> QuerySet[Issue]:
 
 def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueIncludes()) -> QuerySet[Issue]:
     """One query per requested relation: people joined, sprints/comments/worklogs prefetched into plain
-    lists (``issue_sprints``/``issue_comments``/``issue_worklogs`` read them without building querysets).
+    lists (``issue_sprints``/``issue_comments``/``issue_worklogs`` read them without building querysets;
+    ``issue_rows`` adds the authors).
 
     Columns no API returns (Jira's raw fields, ADF documents other than comment bodies) are never loaded:
     decoding them was most of a page's database time.
@@ -233,12 +234,12 @@ def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueI
     if includes.sprints:
         lookups.append(Prefetch("sprints", queryset=_SPRINT_ORDER, to_attr="prefetched_sprints"))
     if includes.comments:
-        comments = Comment.objects.select_related("author").defer("visibility").order_by("created", "jira_id")
+        comments = Comment.objects.defer("visibility").order_by("created", "jira_id")
         if not includes.comment_adf:
             comments = comments.defer("body_adf")
         lookups.append(Prefetch("comments", queryset=comments, to_attr="prefetched_comments"))
     if includes.worklogs:
-        worklogs = Worklog.objects.select_related("author").defer("comment_adf", "visibility")
+        worklogs = Worklog.objects.defer("comment_adf", "visibility")
         lookups.append(
             Prefetch(
                 "worklogs", queryset=worklogs.order_by("started", "jira_id"), to_attr="prefetched_worklogs"
@@ -271,8 +272,25 @@ def issue_worklogs(issue: Issue) -> list[Worklog]:
     return found
 
 
-def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()) -> None:
-    """Set ``parent_issue`` on each issue with one query for the whole page (None when not stored)."""
+def issue_rows(
+    issues: QuerySet[Issue],
+    includes: IssueIncludes = IssueIncludes(),
+    *,
+    limit: int | None = None,
+    parents: IssueIncludes | None = None,
+) -> list[Issue]:
+    """Evaluate issues with what was asked loaded: relations (``with_issue_details``), parents when
+    ``parents`` says what to load of them, and the comments' and worklogs' authors."""
+    query = with_issue_details(issues, includes)
+    rows = list(query[:limit] if limit is not None else query)
+    loaded = rows + (attach_parents(rows, parents) if parents is not None else [])
+    attach_authors(loaded)
+    return rows
+
+
+def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()) -> list[Issue]:
+    """Set ``parent_issue`` on each issue with one query for the whole page (None when not stored);
+    returns the parents."""
     wanted = {i.parent_jira_id for i in issues if i.parent_jira_id is not None}
     parents: dict[tuple[int, int], Issue] = {}
     if wanted:
@@ -285,6 +303,23 @@ def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueInclu
     for issue in issues:
         key = (issue.site_id, issue.parent_jira_id or 0)
         issue.parent_issue = parents.get(key)  # type: ignore[attr-defined]
+    return list(parents.values())
+
+
+def attach_authors(issues: Sequence[Issue]) -> None:
+    """The authors of the prefetched comments and worklogs, from one query.
+
+    A site has few people and a page many comments: one shared instance per person, instead of one
+    joined instance per row, saves most of the model building of a page.
+    """
+    items: list[Comment | Worklog] = []
+    for issue in issues:
+        items += getattr(issue, "prefetched_comments", [])
+        items += getattr(issue, "prefetched_worklogs", [])
+    ids = {item.author_id for item in items if item.author_id is not None}
+    people = JiraUser.objects.in_bulk(ids) if ids else {}
+    for item in items:
+        type(item).author.field.set_cached_value(item, people.get(item.author_id))
 
 
 def current_sprint(issue: Issue) -> Sprint | None:
@@ -297,8 +332,10 @@ def current_sprint(issue: Issue) -> Sprint | None:
     )
 
 
-def issue_by_key(key: str, includes: IssueIncludes = IssueIncludes()) -> Issue:
-    issues = list(with_issue_details(Issue.live.filter(key=key.strip().upper()), includes)[:2])
+def issue_by_key(
+    key: str, includes: IssueIncludes = IssueIncludes(), parents: IssueIncludes | None = None
+) -> Issue:
+    issues = issue_rows(Issue.live.filter(key=key.strip().upper()), includes, limit=2, parents=parents)
     if not issues:
         raise NotFound(f"No synced issue '{key}'", field="key")
     if len(issues) > 1:
@@ -353,7 +390,6 @@ class JiraUserOption:
     account_id: str
     display_name: str
     active: bool
-    account_type: str
     tracked: bool
 
 
@@ -385,21 +421,15 @@ def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
 def jira_project_user_options(project: Project) -> list[JiraUserOption]:
     """People Jira lets work on the project now, flagged when the project tracks them."""
     tracked = set(tracked_users(project).values_list("account_id", flat=True))
-    with sites.client_for(project.site) as client:
-        found = [u for page in client.iter_assignable_user_pages(project.key) for u in page]
-    options = []
-    for user in found:
-        account_id = str(user.get("accountId") or user.get("key") or user.get("name") or "")
-        options.append(
-            JiraUserOption(
-                account_id=account_id,
-                display_name=str(user.get("displayName") or ""),
-                active=bool(user.get("active", True)),
-                account_type=str(user.get("accountType") or ""),
-                tracked=account_id in tracked,
-            )
+    return [
+        JiraUserOption(
+            account_id=a.account_id,
+            display_name=a.display_name,
+            active=a.active,
+            tracked=a.account_id in tracked,
         )
-    return sorted(options, key=lambda o: (o.display_name.lower(), o.account_id))
+        for a in sites.project_assignable_users(project=project)
+    ]
 
 
 # --- History (Jira changelogs) ---------------------------------------------------------------------
@@ -503,10 +533,12 @@ def sprint_by_jira_id(sprint_id: int) -> Sprint:
     return sprints[0]
 
 
-def sprint_scope_changes(sprint: Sprint, includes: IssueIncludes | None = None) -> list[SprintScopeChange]:
+def sprint_scope_changes(
+    sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
+) -> list[SprintScopeChange]:
     """Issues added to or removed from the sprint after it started (until it completed), oldest first.
 
-    With ``includes``, the issues come with those relations prefetched (one query each, no N+1).
+    With ``includes`` (and ``parents``), the issues come as ``issue_rows`` loads them (no N+1).
     """
     if sprint.start_date is None:
         return []
@@ -531,7 +563,9 @@ def sprint_scope_changes(sprint: Sprint, includes: IssueIncludes | None = None) 
         changes.append(SprintScopeChange(item.issue, kind, item.created, item.author, item.history_id))
     if includes is None or not changes:
         return changes
-    detailed = with_issue_details(Issue.objects.filter(id__in={c.issue.id for c in changes}), includes)
+    detailed = issue_rows(
+        Issue.objects.filter(id__in={c.issue.id for c in changes}), includes, parents=parents
+    )
     by_id = {issue.id: issue for issue in detailed}
     return [replace(c, issue=by_id[c.issue.id]) for c in changes]
 

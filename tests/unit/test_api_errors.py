@@ -21,7 +21,7 @@ def test_a_bug_has_no_public_description():
 
 def test_validation_errors_name_the_first_field_and_list_them_all():
     response = rest_exception_handler(
-        exceptions.ValidationError({"cron": ["required"], "account_ids": {0: ["blank"]}}), {}
+        exceptions.ValidationError({"cron": ["required"], "account_ids": {"0": ["blank"]}}), {}
     )
     assert response.status_code == 400
     assert response.data["code"] == "INVALID_INPUT"

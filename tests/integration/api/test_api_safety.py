@@ -43,8 +43,32 @@ def test_rest_refuses_anonymous_callers(anon, url):
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_graphql_refuses_anonymous_callers_and_bad_tokens(world, anon):
-    assert anon.gql("{ projects { key } }").status_code == 401
+QUERIES = [
+    '{ issues(projectKey: "ALPHA") { totalCount } }',
+    '{ issue(key: "ALPHA-1") { key } }',
+    "{ projects { key } }",
+    '{ sprints(projectKey: "ALPHA") { id } }',
+    '{ users(projectKey: "ALPHA") { accountId } }',
+    '{ trackedUsers(projectId: "ALPHA") { accountId } }',
+    '{ syncJob(projectId: "ALPHA") { id } }',
+    '{ syncStates(projectId: "ALPHA") { entity } }',
+    '{ syncLogs(projectId: "ALPHA") { message } }',
+    '{ syncRuns(projectId: "ALPHA") { id } }',
+    '{ jiraProjectOptions(siteId: "planted") { key } }',
+    '{ jiraProjectUserOptions(projectId: "ALPHA") { accountId } }',
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_every_graphql_query_refuses_anonymous_callers_and_serves_readers(anon, reader, query):
+    refused = anon.gql(query)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "UNAUTHENTICATED"
+    served = reader.gql(query)
+    assert served.status_code == 200 and "errors" not in served.json()
+
+
+def test_graphql_refuses_bad_tokens(world):
     bad = RecordingClient(world, HTTP_AUTHORIZATION="Token not-a-real-token")
     response = bad.gql("{ projects { key } }")
     assert response.status_code == 401
