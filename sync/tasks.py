@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from celery import shared_task
+from django.db import OperationalError
 
 from sync.services import engine, runs, schedules, webhooks
 
@@ -25,7 +26,16 @@ def reap_runs() -> None:
     runs.reap()
 
 
-@shared_task(name="sync.refresh_from_webhook", soft_time_limit=60, time_limit=90)
+# A lost lock race (serialization failure, deadlock) is transient: the refresh is idempotent, run it again.
+@shared_task(
+    name="sync.refresh_from_webhook",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
 def refresh_from_webhook(pending_id: int) -> None:
     webhooks.refresh_pending(pending_id=pending_id)
 

@@ -6,7 +6,8 @@ Scheduled incremental runs remain the safety net for events that never arrive.
 
 Coalescing: one ``PendingRefresh`` row per issue/sprint. An event bumps its ``generation`` and enqueues a
 refresh only when none is queued; the refresh marks the row done only if no event arrived while it read
-Jira, otherwise it reads once more. A burst of events therefore costs one or two reads.
+Jira, otherwise it reads once more. A burst of events therefore costs one or two reads, and the issues of
+a site waiting at the same time share one search.
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ def refresh_pending(*, pending_id: int) -> Counter[str]:
         apply = _nothing
         counts["failed"] += 1
     with transaction.atomic():
-        locked = list(PendingRefresh.objects.select_for_update().filter(id__in=generations))
+        # Locked in id order, like every other batch, so two refreshes cannot deadlock.
+        locked = list(PendingRefresh.objects.select_for_update().filter(id__in=generations).order_by("id"))
         apply(counts)
         read = [row.id for row in locked if row.generation == generations[row.id]]
         PendingRefresh.objects.filter(id__in=read).update(queued=False, attempts=0)
