@@ -156,6 +156,11 @@ SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
 SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 
+# --- Sync: Jira webhooks (issue 10) ---------------------------------------------------------------
+WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events within this share a read
+WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
+
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
@@ -203,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.reap_runs",
         "schedule": SYNC_REAPER_INTERVAL,
         "options": {"queue": "sync", "expires": SYNC_REAPER_INTERVAL},
+    },
+    "sync-purge-webhook-events": {
+        "task": "sync.purge_webhook_events",
+        "schedule": 3600.0,
+        "options": {"queue": "sync", "expires": 3600},
     },
 }
 

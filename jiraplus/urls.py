@@ -3,6 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from jiraplus.graphql import graphql_view
+from sync.api.webhooks import jira_webhook
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -14,4 +15,5 @@ urlpatterns = [
     path("graphql", graphql_view()),
     path("api/", include("sync.api.urls")),
     path("healthz", health),
+    path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
 ]

@@ -7,6 +7,7 @@ Every control here (actions, reschedule, tracked users, test connection) parses 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,11 +21,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from sync import selectors
 from sync.jira.errors import JiraError
 from sync.models import JiraSite, Project, ProjectTrackedUser, SyncJob, SyncLog, SyncRun, SyncState
 from sync.permissions import can_operate_sync
 from sync.services import controls, schedules, sites
 from sync.services.errors import ServiceError
+from sync.services.webhooks import MIN_SECRET_LENGTH
 
 RECENT_RUNS = 10
 
@@ -62,9 +65,19 @@ class JiraSiteForm(forms.ModelForm):
         help_text="Leave empty to keep the stored token. Stored encrypted; never displayed.",
     )
 
+    webhook_secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        min_length=MIN_SECRET_LENGTH,
+        help_text="Signs Jira's webhooks. Leave empty to keep the stored one. Stored encrypted.",
+    )
+
     class Meta:
         model = JiraSite
-        fields = ["name", "base_url", "deployment", "auth_kind", "email", "api_token"]
+        fields = ["name", "base_url", "deployment", "auth_kind", "email", "api_token", "webhook_secret"]
+
+    def clean_webhook_secret(self) -> str:
+        return self.cleaned_data.get("webhook_secret") or str(self.instance.webhook_secret or "")
 
     def clean_api_token(self) -> str:
         token: str = self.cleaned_data.get("api_token") or ""
@@ -78,9 +91,44 @@ class JiraSiteForm(forms.ModelForm):
 @admin.register(JiraSite)
 class JiraSiteAdmin(admin.ModelAdmin):
     form = JiraSiteForm
-    list_display = ["name", "base_url", "deployment", "time_zone", "verified_at"]
-    readonly_fields = ["account_id", "time_zone", "sprint_field", "story_points_field", "verified_at"]
+    list_display = [
+        "name",
+        "base_url",
+        "deployment",
+        "time_zone",
+        "verified_at",
+        "webhook_last_event",
+        "webhook_events_today",
+        "webhook_rejected",
+    ]
+    readonly_fields = [
+        "account_id",
+        "time_zone",
+        "sprint_field",
+        "story_points_field",
+        "verified_at",
+        "webhook_url",
+        "webhook_last_event",
+        "webhook_events_today",
+        "webhook_rejected",
+        "webhook_rejected_at",
+    ]
     actions = ["test_connection"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JiraSite]:
+        return selectors.webhook_status(super().get_queryset(request))
+
+    @admin.display(description="Webhook URL (register it in Jira)")
+    def webhook_url(self, site: JiraSite) -> str:
+        return reverse("jira-webhook", args=[site.pk]) if site.pk else "-"
+
+    @admin.display(description="Last webhook", ordering="webhook_last_event")
+    def webhook_last_event(self, site: JiraSite) -> datetime | None:
+        return getattr(site, "webhook_last_event", None)
+
+    @admin.display(description="Webhooks today")
+    def webhook_events_today(self, site: JiraSite) -> int:
+        return int(getattr(site, "webhook_events_today", 0))
 
     @admin.action(description="Test connection (shows Jira's classified answer)")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[JiraSite]) -> None:

@@ -127,6 +127,44 @@ class Worklog(DjangoObjectType):
         return root.comment_text
 
 
+class IssueChange(DjangoObjectType):
+    """One field change from the issue's Jira changelog: ids in from/to, display text in *String."""
+
+    id = graphene.ID(
+        required=True, description="Jira's changelog history id (a history may change several fields)."
+    )
+    author = graphene.Field(User)
+    field = graphene.String(required=True)
+    field_type = graphene.String(required=True)
+    from_ = graphene.String(name="from")
+    to = graphene.String()
+    from_string = graphene.String()
+    to_string = graphene.String()
+
+    class Meta:
+        model = models.IssueChange
+        fields = ("created",)
+
+    @staticmethod
+    def resolve_id(root: models.IssueChange, info: graphene.ResolveInfo) -> str:
+        return str(root.history_id)
+
+    @staticmethod
+    def resolve_from_(root: models.IssueChange, info: graphene.ResolveInfo) -> str | None:
+        return root.from_value
+
+    @staticmethod
+    def resolve_to(root: models.IssueChange, info: graphene.ResolveInfo) -> str | None:
+        return root.to_value
+
+
+class StatusTime(graphene.ObjectType):
+    status = graphene.String(required=True)
+    seconds = graphene.Float(
+        required=True, description="Time spent in the status, up to now for the current one."
+    )
+
+
 class Issue(DjangoObjectType):
     id = graphene.ID(required=True, description="Jira's issue id.")
     project_key = graphene.String(required=True)
@@ -139,6 +177,10 @@ class Issue(DjangoObjectType):
     sprints = graphene.List(graphene.NonNull(Sprint), required=True)
     comments = graphene.List(graphene.NonNull(Comment), required=True)
     worklogs = graphene.List(graphene.NonNull(Worklog), required=True)
+    history = graphene.List(graphene.NonNull(IssueChange), required=True, description="Oldest first.")
+    time_in_status = graphene.List(
+        graphene.NonNull(StatusTime), required=True, description="Adds up to the issue's age."
+    )
 
     class Meta:
         model = models.Issue
@@ -187,6 +229,22 @@ class Issue(DjangoObjectType):
     @staticmethod
     def resolve_worklogs(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Worklog]:
         return selectors.issue_worklogs(root)
+
+    @staticmethod
+    def resolve_history(root: models.Issue, info: graphene.ResolveInfo) -> list[models.IssueChange]:
+        return selectors.issue_history(root)
+
+    @staticmethod
+    def resolve_time_in_status(root: models.Issue, info: graphene.ResolveInfo) -> list[selectors.StatusTime]:
+        return selectors.time_in_status(root)
+
+
+class SprintScopeChange(graphene.ObjectType):
+    issue = graphene.Field(Issue, required=True)
+    change = graphene.String(required=True, description="added or removed")
+    at = graphene.DateTime(required=True)
+    author = graphene.Field(User)
+    history_id = graphene.ID(required=True)
 
 
 class IssueEdge(graphene.ObjectType):
@@ -377,6 +435,7 @@ def _includes(info: graphene.ResolveInfo, path: Sequence[str]) -> selectors.Issu
         worklogs="worklogs" in fields,
         parent="parent" in fields,
         comment_adf="bodyAdf" in _selected(info, [*path, "comments"]),
+        history=bool({"history", "timeInStatus"} & fields),
     )
 
 
@@ -477,6 +536,12 @@ class Query(graphene.ObjectType):
         after=graphene.String(),
     )
     issue = graphene.Field(Issue, key=graphene.String(required=True))
+    sprint_scope_changes = graphene.List(
+        graphene.NonNull(SprintScopeChange),
+        required=True,
+        sprint_id=graphene.ID(required=True, description="Jira's sprint id"),
+        description="Issues added to or removed from the sprint after it started, oldest first.",
+    )
     projects = graphene.List(graphene.NonNull(Project), required=True)
     sprints = graphene.List(
         graphene.NonNull(Sprint), required=True, project_key=graphene.String(required=True)
@@ -531,6 +596,17 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
         return selectors.issue_by_key(key, _includes(info, []), parents=_parents(info, []))
+
+    @staticmethod
+    def resolve_sprint_scope_changes(
+        root: None, info: graphene.ResolveInfo, sprint_id: str
+    ) -> list[selectors.SprintScopeChange]:
+        jira_id = _sprint_id(sprint_id)
+        assert jira_id is not None  # a required argument
+        sprint = selectors.sprint_by_jira_id(jira_id)
+        return selectors.sprint_scope_changes(
+            sprint, _includes(info, ["issue"]), parents=_parents(info, ["issue"])
+        )
 
     @staticmethod
     def resolve_projects(root: None, info: graphene.ResolveInfo) -> Any:

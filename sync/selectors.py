@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from sync.models import (
     ACTIVE_RUN_STATUSES,
     Comment,
     Issue,
+    IssueChange,
     IssueSprint,
     JiraSite,
     JiraUser,
@@ -135,6 +137,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "comments_deleted": counts.get("comments_deleted", 0),
         "worklogs": counts.get("worklogs_upserted", 0),
         "worklogs_deleted": counts.get("worklogs_deleted", 0),
+        "history_items": counts.get("changes_upserted", 0),
         "sprints": counts.get("sprints_upserted", 0),
         "users": counts.get("users_upserted", 0),
         "issues_skipped": counts.get("issues_malformed", 0),
@@ -172,6 +175,7 @@ class IssueIncludes:
     worklogs: bool = True
     parent: bool = True
     comment_adf: bool = True  # comment bodies as Jira's document (JSON), besides their plain text
+    history: bool = False  # changelog items (history, time in status)
 
 
 def projects_list() -> QuerySet[Project]:
@@ -241,6 +245,8 @@ def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueI
                 "worklogs", queryset=worklogs.order_by("started", "jira_id"), to_attr="prefetched_worklogs"
             )
         )
+    if includes.history:
+        lookups.append(Prefetch("changes", queryset=issue_changes(), to_attr="prefetched_changes"))
     return issues.prefetch_related(*lookups) if lookups else issues
 
 
@@ -424,3 +430,164 @@ def jira_project_user_options(project: Project) -> list[JiraUserOption]:
         )
         for a in sites.project_assignable_users(project=project)
     ]
+
+
+# --- History (Jira changelogs) ---------------------------------------------------------------------
+
+CHANGE_ORDER = ("created", "history_id", "item_index")
+
+
+def issue_changes() -> QuerySet[IssueChange]:
+    """Change items oldest first, with their authors: prefetch it as ``Prefetch("changes", ...)``."""
+    return IssueChange.objects.select_related("author").order_by(*CHANGE_ORDER)
+
+
+def issue_history(issue: Issue) -> list[IssueChange]:
+    """The issue's change items oldest first: prefetched by ``with_issue_details(history=True)``."""
+    found: list[IssueChange] | None = getattr(issue, "prefetched_changes", None)
+    return found if found is not None else list(issue_changes().filter(issue=issue))
+
+
+def export_history(project: Project, *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every change item of the project's live issues, sorted by issue id, history id and item; streamed."""
+    rows = (
+        IssueChange.objects.filter(issue__project=project, issue__deleted_at__isnull=True)
+        .order_by("issue__jira_id", "history_id", "item_index")
+        .values_list(
+            "issue__jira_id",
+            "history_id",
+            "created",
+            "author__account_id",
+            "field",
+            "from_value",
+            "to_value",
+            "from_string",
+            "to_string",
+        )
+    )
+    for issue_id, history_id, created, author, field, from_, to, from_string, to_string in rows.iterator(
+        chunk_size=chunk_size
+    ):
+        yield {
+            "issue_id": str(issue_id),
+            "history_id": str(history_id),
+            "created": iso_utc(created),
+            "author": author,
+            "field": field,
+            "from": from_,
+            "to": to,
+            "from_string": from_string,
+            "to_string": to_string,
+        }
+
+
+@dataclass(frozen=True)
+class StatusTime:
+    status: str
+    seconds: float
+
+
+def time_in_status(
+    issue: Issue, changes: Iterable[IssueChange] | None = None, *, as_of: datetime | None = None
+) -> list[StatusTime]:
+    """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
+    statuses were first entered; they add up to the issue's age.
+
+    Reads the changes prefetched by ``with_issue_details(history=True)`` when there are.
+    """
+    items = issue_history(issue) if changes is None else changes
+    moves = sorted(
+        (c for c in items if c.field == "status"), key=lambda c: (c.created, c.history_id, c.item_index)
+    )
+    end = as_of or timezone.now()
+    current = (moves[0].from_string if moves else None) or issue.status
+    since = issue.created
+    spent: dict[str, timedelta] = {}
+    for move in moves:
+        at = min(max(move.created, since), end)  # clock skew must not make time negative
+        spent[current] = spent.get(current, timedelta(0)) + (at - since)
+        current, since = move.to_string or "", at
+    spent[current] = spent.get(current, timedelta(0)) + max(end - since, timedelta(0))
+    return [StatusTime(status, delta.total_seconds()) for status, delta in spent.items()]
+
+
+def _sprint_ids(value: str | None) -> set[int]:
+    return {int(part) for part in (value or "").split(",") if part.strip().isdigit()}
+
+
+@dataclass(frozen=True)
+class SprintScopeChange:
+    issue: Issue
+    change: Literal["added", "removed"]
+    at: datetime
+    author: JiraUser | None
+    history_id: int
+
+
+def sprint_by_jira_id(sprint_id: int) -> Sprint:
+    sprints = list(Sprint.objects.filter(jira_id=sprint_id)[:2])
+    if not sprints:
+        raise NotFound(f"No synced sprint {sprint_id}", field="sprintId")
+    if len(sprints) > 1:
+        raise InvalidInput(f"Sprint {sprint_id} exists on several sites", field="sprintId")
+    return sprints[0]
+
+
+def sprint_scope_changes(
+    sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
+) -> list[SprintScopeChange]:
+    """Issues added to or removed from the sprint after it started (until it completed), oldest first.
+
+    With ``includes`` (and ``parents``), the issues come as ``issue_rows`` loads them (no N+1).
+    """
+    if sprint.start_date is None:
+        return []
+    sprint_field = JiraSite.objects.filter(id=sprint.site_id).values_list("sprint_field", flat=True).first()
+    window = Q(created__gt=sprint.start_date)
+    if sprint.complete_date is not None:
+        window &= Q(created__lte=sprint.complete_date)
+    number = str(sprint.jira_id)
+    candidates = (
+        IssueChange.objects.filter(window, site_id=sprint.site_id, issue__deleted_at__isnull=True)
+        .filter(Q(field="Sprint") | Q(field_id=sprint_field or "-"))
+        .filter(Q(from_value__contains=number) | Q(to_value__contains=number))  # narrowed, then parsed
+        .select_related("issue", "author")
+        .order_by(*CHANGE_ORDER)
+    )
+    changes = []
+    for item in candidates:
+        before, after = _sprint_ids(item.from_value), _sprint_ids(item.to_value)
+        if (sprint.jira_id in after) == (sprint.jira_id in before):
+            continue
+        kind: Literal["added", "removed"] = "added" if sprint.jira_id in after else "removed"
+        changes.append(SprintScopeChange(item.issue, kind, item.created, item.author, item.history_id))
+    if includes is None or not changes:
+        return changes
+    detailed = issue_rows(
+        Issue.objects.filter(id__in={c.issue.id for c in changes}), includes, parents=parents
+    )
+    by_id = {issue.id: issue for issue in detailed}
+    return [replace(c, issue=by_id[c.issue.id]) for c in changes]
+
+
+def assignee_handoffs(project: Project) -> QuerySet[IssueChange]:
+    """Changes of assignee away from someone (to another person or to nobody), oldest first."""
+    return (
+        IssueChange.objects.filter(
+            issue__project=project, issue__deleted_at__isnull=True, field="assignee", from_value__isnull=False
+        )
+        .select_related("issue", "author")
+        .order_by(*CHANGE_ORDER)
+    )
+
+
+# --- Webhooks ---------------------------------------------------------------------------------------
+
+
+def webhook_status(sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:
+    """Sites annotated with ``webhook_last_event`` and ``webhook_events_today`` (UTC day)."""
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return sites.annotate(
+        webhook_last_event=Max("webhook_events__received_at"),
+        webhook_events_today=Count("webhook_events", filter=Q(webhook_events__received_at__gte=today)),
+    )

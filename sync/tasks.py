@@ -7,7 +7,7 @@ from datetime import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from sync.services import engine, runs, schedules
+from sync.services import engine, runs, schedules, webhooks
 
 
 @shared_task(
@@ -34,3 +34,22 @@ def scheduled_tick(project_id: int, nominal: str | None = None) -> None:
 @shared_task(name="sync.reap_runs", soft_time_limit=30, time_limit=60)
 def reap_runs() -> None:
     runs.reap()
+
+
+# A lost lock race (serialization failure, deadlock) is transient: the refresh is idempotent, run it again.
+@shared_task(
+    name="sync.refresh_from_webhook",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def refresh_from_webhook(pending_id: int) -> None:
+    webhooks.refresh_pending(pending_id=pending_id)
+
+
+@shared_task(name="sync.purge_webhook_events", soft_time_limit=120, time_limit=180)
+def purge_webhook_events() -> None:
+    webhooks.webhook_events_purge()

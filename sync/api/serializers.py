@@ -238,3 +238,51 @@ class ControlResultSerializer(serializers.Serializer[dict[str, Any]]):
     run = SyncRunSerializer(allow_null=True)
     run_created = serializers.BooleanField(allow_null=True)
     removed = serializers.IntegerField(allow_null=True)
+
+
+class IssueChangeSerializer(serializers.ModelSerializer[models.IssueChange]):
+    history_id = serializers.CharField()
+    author = UserSerializer(allow_null=True)
+    # "from" is a Python keyword: the field is renamed in to_representation.
+    from_value = serializers.CharField(allow_null=True)
+    to = serializers.CharField(source="to_value", allow_null=True)
+
+    class Meta:
+        model = models.IssueChange
+        fields = (
+            "history_id",
+            "created",
+            "author",
+            "field",
+            "field_type",
+            "from_value",
+            "to",
+            "from_string",
+            "to_string",
+        )
+
+    def to_representation(self, instance: models.IssueChange) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["from"] = data.pop("from_value")
+        return data
+
+
+class IssueHistorySerializer(serializers.ModelSerializer[models.Issue]):
+    id = serializers.CharField(source="jira_id")
+    history = IssueChangeSerializer(source="prefetched_changes", many=True)
+    time_in_status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = models.Issue
+        fields = ("id", "key", "created", "status", "time_in_status", "history")
+
+    def get_time_in_status(self, issue: models.Issue) -> list[dict[str, Any]]:
+        return [{"status": t.status, "seconds": t.seconds} for t in selectors.time_in_status(issue)]
+
+
+class SprintScopeChangeSerializer(serializers.Serializer[Any]):  # reads selectors.SprintScopeChange
+    issue = IssueSerializer()
+    change = serializers.CharField()
+    at = serializers.DateTimeField()
+    author = UserSerializer(allow_null=True)
+    history_id = serializers.CharField()

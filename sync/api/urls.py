@@ -8,6 +8,7 @@ router = SimpleRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register("sync-jobs", views.SyncJobViewSet, basename="syncjob")
+router.register("sprints", views.SprintViewSet, basename="sprint")
 
 urlpatterns = [
     path("", views.api_root, name="api-root"),

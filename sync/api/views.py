@@ -221,6 +221,29 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
         issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
         return Response(s.IssueDetailSerializer(issue).data)
 
+    @action(detail=True, serializer_class=s.IssueHistorySerializer)
+    def history(self, request: Request, key: str) -> Response:
+        """The issue's changelog (oldest first) and the time it spent in each status."""
+        only_history = selectors.IssueIncludes(
+            people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
+        )
+        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key, only_history)).data)
+
+
+class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
+    """Sprints by Jira id."""
+
+    serializer_class = s.SprintScopeChangeSerializer
+    lookup_value_regex = "[0-9]+"
+    pagination_class = None
+
+    @action(detail=True, url_path="scope-changes")
+    def scope_changes(self, request: Request, pk: str) -> Response:
+        """Issues added to or removed from the sprint after it started, oldest first."""
+        includes = selectors.IssueIncludes(parent=False, comments=False, worklogs=False)
+        rows = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)), includes)
+        return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
+
 
 class SyncJobViewSet(viewsets.GenericViewSet[models.SyncJob]):
     """Every project's sync job: schedule, status and the active or last run."""
