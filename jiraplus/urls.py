@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView
 
 from sync.api.views import api_root
+from telemetry.views import metrics
 
 
 class AuthenticatedGraphQLView(LoginRequiredMixin, GraphQLView):
@@ -21,4 +22,5 @@ urlpatterns = [
     path("graphql", csrf_exempt(AuthenticatedGraphQLView.as_view(graphiql=True))),
     path("api/", api_root, name="api-root"),
     path("healthz", health),
+    path("metrics", metrics, name="metrics"),
 ]
