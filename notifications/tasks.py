@@ -1,0 +1,16 @@
+"""Thin Celery task: unpack the id, call the delivery service. The row records every outcome."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifications import services
+
+
+@shared_task(
+    name=services.DELIVER_TASK,
+    soft_time_limit=services.DELIVER_TIME_LIMIT - 20,
+    time_limit=services.DELIVER_TIME_LIMIT,
+)
+def deliver(notification_id: int) -> None:
+    services.deliver(notification_id=notification_id)
