@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from notifications import services as notifications
 from sync.models import Project
 
 
@@ -27,8 +28,6 @@ def notify(
     link: str = "",
     idempotency_key: str,
 ) -> None:
-    from notifications.services import notify as notifications_notify
-
-    notifications_notify(
+    notifications.notify(
         category=category, subject=subject, text=text, facts=facts, link=link, idempotency_key=idempotency_key
     )
