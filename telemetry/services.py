@@ -19,6 +19,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import services as notifications
 from sync.jira.errors import ADVICE, JiraErrorCode
 from sync.models import Project, RunStatus, SyncJob
 from telemetry import contracts, ladder, selectors
@@ -194,7 +195,7 @@ def _apply(
         reason=f"recovered after {ended.failures} {ended.category} failures",
         run_id=run_id,
     )
-    contracts.notify(
+    notifications.notify(
         category=RECOVERED,
         subject=f"[Jira++] {project.key} on {project.site.name} recovered",
         text=(
@@ -238,7 +239,7 @@ def _check_slow(project: Project, row: dict[str, Any], summary: AnalysisSummary)
         p50,
     )
     if settings.TELEMETRY_SLOW_ALERTS:
-        contracts.notify(
+        notifications.notify(
             category=SLOW_SYNC,
             subject=f"[Jira++] {project.key} on {project.site.name}: slow sync",
             text=(
@@ -292,7 +293,7 @@ def _notify_episode(
 ) -> None:
     prefix = "Still failing: " if reminder else ""
     facts = {**_facts(project, episode), "advice": advice}
-    contracts.notify(
+    notifications.notify(
         category=episode.category,
         subject=f"[Jira++] {prefix}{project.key} on {project.site.name}: {episode.category}",
         text="\n".join(

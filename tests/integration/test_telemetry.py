@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from notifications.models import ChannelConfig, Notification, Route
 from sync.jira.fake import FakeDataConfig, Fault
 from sync.models import Project, SyncJob, SyncRun
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
+from telemetry.services import reminders_send
 from tests.fixtures.processes import CeleryProcess, Processes
 from tests.fixtures.sync import register, sync_and_wait
 
@@ -254,6 +256,27 @@ def test_a_suspended_payment_alerts_by_email_and_whatsapp_on_its_first_failure(
     assert "SUSPENDED_PAYMENT" in parameters[0] and parameters[2].endswith(
         f"/admin/sync/project/{alpha.id}/change/"
     )
+
+
+def test_an_open_episode_is_reminded_once_per_quiet_period(fake_jira_factory, worker, channels):
+    fake = fake_jira_factory(tiny())
+    (alpha,) = register(fake, ["ALPHA"])
+    fake.add_fault(Fault(kind="suspended_payment", times=None))
+    fail_once(alpha, "SUSPENDED_PAYMENT")
+    analyse(worker)
+    alerted_at = BackoffState.objects.get(project=alpha).last_alert_at
+    assert alerted_at is not None
+    quiet = timedelta(hours=settings.TELEMETRY_REMINDER_HOURS)
+
+    assert reminders_send(now=alerted_at + quiet - timedelta(minutes=1)) == 0
+    assert reminders_send(now=alerted_at + quiet) == 1
+    assert reminders_send(now=alerted_at + quiet) == 0  # not twice in one quiet period
+    assert reminders_send(now=alerted_at + 2 * quiet) == 1
+
+    keys = sorted(n.idempotency_key.rsplit(":", 1)[0] for n in sent("SUSPENDED_PAYMENT"))
+    episode = f"telemetry:{alpha.id}:episode:{SyncRun.objects.get().id}"
+    assert keys == [f"{episode}:alert"] * 2 + [f"{episode}:reminder:1"] * 2 + [f"{episode}:reminder:2"] * 2
+    assert "Still failing" in sent("SUSPENDED_PAYMENT")[-1].subject
 
 
 def test_a_run_three_times_slower_than_the_median_raises_slow_sync(fake_jira_factory, worker, channels):
