@@ -190,10 +190,6 @@ def mean_interval(cron: str, after: datetime, time_zone: str) -> timedelta:
     return (fires[-1] - fires[0]) / _INTERVAL_SAMPLES
 
 
-def reminder_due(episode_alerted_at: datetime | None, *, now: datetime, quiet: timedelta) -> bool:
-    return episode_alerted_at is not None and now - episode_alerted_at >= quiet
-
-
 def slow_median(
     duration_ms: int, previous_ms: Sequence[int], *, factor: float, min_runs: int, min_ms: int
 ) -> int | None:

@@ -83,7 +83,7 @@ def previous_durations(*, project_id: int, before_run_id: int, full: bool, limit
 
 def alerted_states_due(*, alerted_before: Any) -> QuerySet[BackoffState]:
     return BackoffState.objects.filter(
-        consecutive_failures__gt=0, last_alert_at__lt=alerted_before
+        consecutive_failures__gt=0, last_alert_at__lte=alerted_before
     ).select_related("project__site")
 
 

@@ -268,7 +268,7 @@ def reminders_send(*, now: datetime) -> int:
             state = (
                 BackoffState.objects.select_for_update()
                 .select_related("project__site")
-                .filter(id=candidate.id, last_alert_at__lt=now - quiet, consecutive_failures__gt=0)
+                .filter(id=candidate.id, last_alert_at__lte=now - quiet, consecutive_failures__gt=0)
                 .first()
             )
             if state is None:  # recovered or reminded by a concurrent pass
