@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from sync.models import Project, RunStatus, SyncLog, SyncRun
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
@@ -117,8 +117,7 @@ class ProjectFigures:
 def project_figures() -> list[ProjectFigures]:
     """Per project: run and failure totals, recent throughput and request counts, back-off state.
 
-    A constant number of queries whatever the number of projects, plus one for each project's recent
-    runs (the dashboard draws them, throughput needs them).
+    A constant number of queries whatever the number of projects.
     """
     figures = {
         project.id: ProjectFigures(project_id=project.id, key=project.key, site=project.site.name)
@@ -133,33 +132,34 @@ def project_figures() -> list[ProjectFigures]:
         figures[project_id].failures[code or "UNKNOWN"] = n
     for project_id, n in SlowRun.objects.values_list("project_id").annotate(n=Count("id")).order_by():
         figures[project_id].slow_runs = n
-    for state in BackoffState.objects.all():
-        if state.project_id in figures:
-            figures[state.project_id].backoff_level = state.level
-    latest_failures = dict(
+    for project_id, level in BackoffState.objects.values_list("project_id", "level"):
+        figures[project_id].backoff_level = level
+    columns = ("id", "status", "error_code", "duration_ms", "request_total", "counts", "finished_at")
+    # The latest RECENT_RUNS of every project in one query (a window function, filtered in SQL).
+    recent = (
         SyncRun.objects.filter(status__in=TERMINAL_STATUSES)
-        .order_by("project_id", "-id")
-        .distinct("project_id")
-        .values_list("project_id", "error_code")
+        .annotate(rank=Window(RowNumber(), partition_by=F("project_id"), order_by=F("id").desc()))
+        .filter(rank__lte=RECENT_RUNS)
+        .order_by("project_id", "id")
+        .values("project_id", *columns)
     )
-    for project_id, code in latest_failures.items():
-        figures[project_id].last_error_code = code
+    for row in recent:
+        figures[row.pop("project_id")].recent.append(dict(row))
     for item in figures.values():
-        _add_recent(item)
+        _summarise_recent(item)
     return list(figures.values())
 
 
-def _add_recent(item: ProjectFigures) -> None:
-    columns = ("id", "status", "error_code", "duration_ms", "request_total", "counts", "finished_at")
-    runs = SyncRun.objects.filter(project_id=item.project_id, status__in=TERMINAL_STATUSES).order_by("-id")
-    recent = [dict(row) for row in runs.values(*columns)[:RECENT_RUNS]][::-1]
-    item.recent = recent
-    succeeded = [r for r in recent if r["status"] == RunStatus.SUCCEEDED and r["duration_ms"] is not None]
+def _summarise_recent(item: ProjectFigures) -> None:
+    succeeded = [
+        r for r in item.recent if r["status"] == RunStatus.SUCCEEDED and r["duration_ms"] is not None
+    ]
     seconds = sum(r["duration_ms"] for r in succeeded) / 1000
     if seconds:
         item.throughput = sum(records_of(r["counts"] or {}) for r in succeeded) / seconds
-    if recent:
-        item.requests_per_run = sum(r["request_total"] for r in recent) / len(recent)
+    if item.recent:
+        item.last_error_code = item.recent[-1]["error_code"]
+        item.requests_per_run = sum(r["request_total"] for r in item.recent) / len(item.recent)
 
 
 def schedule_changes(limit: int = 50) -> QuerySet[ScheduleChange]:

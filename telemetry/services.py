@@ -10,6 +10,7 @@ has an idempotency key derived from the episode, which the notification service 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,24 +75,16 @@ def project_runs_analyse(
     *, project_id: int, policy: ladder.Policy, summary: AnalysisSummary | None = None
 ) -> AnalysisSummary:
     summary = summary if summary is not None else AnalysisSummary()
-    BackoffState.objects.get_or_create(project_id=project_id)
     with transaction.atomic():
-        state = (
-            BackoffState.objects.select_for_update()
-            .select_related("project__site")
-            .get(project_id=project_id)
-        )
+        state = _locked_state(project_id)
         rows = selectors.runs_to_analyse(project_id=project_id, after_run_id=state.last_run_id)
         if not rows:
             return summary
         summary.projects += 1
-        job = SyncJob.objects.filter(project_id=project_id).first()
-        schedule = ladder.Schedule(
-            cron=job.cron if job else settings.SYNC_DEFAULT_CRON,
-            effective_cron=job.effective_cron if job else "",
-            time_zone=job.time_zone if job else "UTC",
-        )
         details = selectors.failure_details(r["id"] for r in rows if r["status"] == RunStatus.FAILED)
+        needed = details or state.level or state.consecutive_failures
+        schedule = _schedule_of(project_id) if needed else ladder.Schedule(cron="", effective_cron="")
+        durations = _Durations(project_id)
         episode = _episode_of(state)
         for row in rows:
             summary.runs += 1
@@ -114,9 +107,48 @@ def project_runs_analyse(
                     summary=summary,
                 )
             if outcome.succeeded and row["duration_ms"]:
-                _check_slow(state.project, row, summary)
+                _check_slow(state.project, row, durations.before(row), summary)
         _store(state, episode, last_run_id=rows[-1]["id"])
     return summary
+
+
+def _locked_state(project_id: int) -> BackoffState:
+    states = BackoffState.objects.select_for_update().select_related("project__site")
+    state = states.filter(project_id=project_id).first()
+    if state is None:
+        BackoffState.objects.bulk_create([BackoffState(project_id=project_id)], ignore_conflicts=True)
+        state = states.get(project_id=project_id)
+    return state
+
+
+def _schedule_of(project_id: int) -> ladder.Schedule:
+    job = SyncJob.objects.filter(project_id=project_id).first()
+    if job is None:
+        return ladder.Schedule(cron=settings.SYNC_DEFAULT_CRON, effective_cron="")
+    return ladder.Schedule(cron=job.cron, effective_cron=job.effective_cron, time_zone=job.time_zone)
+
+
+class _Durations:
+    """The recent successful durations of each kind of run (full, incremental), read once per pass and
+    rolled forward in memory as the pass reads newer runs."""
+
+    def __init__(self, project_id: int) -> None:
+        self.project_id = project_id
+        self.window = settings.TELEMETRY_SLOW_WINDOW
+        self.by_kind: dict[bool, deque[int]] = {}
+
+    def before(self, row: dict[str, Any]) -> list[int]:
+        """Durations before ``row`` (newest first), then ``row`` joins them."""
+        kind = bool(row["full"])
+        if kind not in self.by_kind:
+            previous = selectors.previous_durations(
+                project_id=self.project_id, before_run_id=row["id"], full=kind, limit=self.window
+            )
+            self.by_kind[kind] = deque(previous, maxlen=self.window)
+        recent = self.by_kind[kind]
+        result = list(recent)
+        recent.appendleft(row["duration_ms"])
+        return result
 
 
 def _episode_of(state: BackoffState) -> ladder.Episode:
@@ -211,10 +243,7 @@ def _apply(
     return ladder.Schedule(schedule.cron, "", schedule.time_zone)
 
 
-def _check_slow(project: Project, row: dict[str, Any], summary: AnalysisSummary) -> None:
-    previous = selectors.previous_durations(
-        project_id=project.id, before_run_id=row["id"], full=row["full"], limit=settings.TELEMETRY_SLOW_WINDOW
-    )
+def _check_slow(project: Project, row: dict[str, Any], previous: list[int], summary: AnalysisSummary) -> None:
     p50 = ladder.slow_median(
         row["duration_ms"],
         previous,
