@@ -193,7 +193,7 @@ CELERY_QUEUES_ALL = ["sync", "orchestration", "notifications", "telemetry"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "sync.beat:SyncScheduler"  # django-celery-beat, with real nominal fire times
 SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-reap-stalled-runs": {
@@ -307,3 +307,8 @@ NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
 NOTIFY_DISABLE_AFTER = env_int(
     "NOTIFY_DISABLE_AFTER", 5
 )  # consecutive permanent failures switch a channel off
+
+# --- Schedules and controls (sync) ----------------------------------------------------------------
+# Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons
+# minute-granular; tests set e.g. "*/3" so "* * * * *" ticks every 3 seconds.
+SYNC_CRON_SECONDS = env_str("SYNC_CRON_SECONDS") or "0"

@@ -254,6 +254,9 @@ class SyncJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        permissions = [("operate_sync", "Can start, pause, resume, reschedule and trigger syncs")]
+
     def __str__(self) -> str:
         return f"sync {self.project}"
 

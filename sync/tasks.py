@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.utils import timezone
+from datetime import datetime
 
-from sync.models import Project, SyncJob, SyncRun
-from sync.services import engine, runs
+from celery import shared_task
+
+from sync.services import engine, runs, schedules
 
 
 @shared_task(name="sync.run_step", soft_time_limit=240, time_limit=300)
@@ -15,14 +15,9 @@ def run_step(run_id: int, seq: int) -> None:
 
 
 @shared_task(name="sync.scheduled_tick", soft_time_limit=30, time_limit=60)
-def scheduled_tick(project_id: int) -> None:
-    project = Project.objects.filter(
-        id=project_id, sync_job__status__in=[SyncJob.Status.ACTIVE, SyncJob.Status.ERROR]
-    ).first()
-    if project is None:  # paused or removed: beat may tick once more before it reloads
-        return
-    nominal = timezone.now().replace(second=0, microsecond=0)
-    runs.request_sync(project=project, trigger=SyncRun.Trigger.SCHEDULE, nominal_time=nominal)
+def scheduled_tick(project_id: int, nominal: str | None = None) -> None:
+    """One beat tick; ``nominal`` is the slot's fire time (sync.beat sends it)."""
+    schedules.tick_admit(project_id=project_id, nominal=datetime.fromisoformat(nominal) if nominal else None)
 
 
 @shared_task(name="sync.reap_runs", soft_time_limit=30, time_limit=60)
