@@ -1,7 +1,8 @@
 """The back-off rules as pure functions: what one finished run does to a project's failure episode.
 
-No database here: ``advance`` takes the state and a run's outcome and returns the new state and what to
-do about it (climb, alert, recover); the service applies that. Rules (docs/telemetry.md):
+No database here (fire times come from the sync schedules' cron clock): ``advance`` takes the state and a
+run's outcome and returns the new state and what to do about it (climb, alert, recover); the service
+applies that. Rules (docs/telemetry.md):
 
 - An episode is a stretch of consecutive failed runs with the same error code; another code starts a new
   episode (the back-off level is kept: the project is still failing).
@@ -22,6 +23,8 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
+
+from sync.services.schedules import next_fire
 
 RATE_LIMITED = "RATE_LIMITED"
 _INTERVAL_SAMPLES = 8
@@ -127,7 +130,7 @@ def advance(
         current = schedule.effective_cron or schedule.cron
         if (
             target == episode.level
-            and next_fire(current, outcome.finished_at, schedule.time_zone) < not_before
+            and next_fire(current, outcome.finished_at, time_zone=schedule.time_zone) < not_before
         ):
             target = episode.level + 1
             reason = f"Jira asked to wait {outcome.retry_after:.0f}s (Retry-After)"
@@ -172,15 +175,10 @@ def choose_rung(
         if level < minimum:
             continue
         cron = ladder[level - 1]
-        if not_before is None or next_fire(cron, now, schedule.time_zone) >= not_before:
+        if not_before is None or next_fire(cron, now, time_zone=schedule.time_zone) >= not_before:
             return level, cron
     top = max(slower[-1], minimum)
     return top, ladder[slower[-1] - 1]
-
-
-def next_fire(cron: str, after: datetime, time_zone: str) -> datetime:
-    fire: datetime = croniter(cron, after.astimezone(ZoneInfo(time_zone))).get_next(datetime)
-    return fire
 
 
 def mean_interval(cron: str, after: datetime, time_zone: str) -> timedelta:

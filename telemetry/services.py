@@ -23,7 +23,8 @@ from django.utils import timezone
 from notifications import services as notifications
 from sync.jira.errors import ADVICE, JiraErrorCode
 from sync.models import Project, RunStatus, SyncJob
-from telemetry import contracts, ladder, selectors
+from sync.services import controls
+from telemetry import ladder, selectors
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def _apply(
 ) -> ladder.Schedule:
     project = state.project
     if isinstance(action, ladder.Climb):
-        contracts.effective_cron_set(project=project, cron=action.cron, reason=f"telemetry: {action.reason}")
+        controls.effective_cron_set(project=project, cron=action.cron, reason=f"telemetry: {action.reason}")
         ScheduleChange.objects.create(
             project=project,
             level=action.level,
@@ -219,7 +220,7 @@ def _apply(
         return schedule
     ended = action.episode
     if ended.level > 0:
-        contracts.effective_cron_set(project=project, cron=None, reason="telemetry: first successful run")
+        controls.effective_cron_set(project=project, cron=None, reason="telemetry: first successful run")
     ScheduleChange.objects.create(
         project=project,
         level=0,
