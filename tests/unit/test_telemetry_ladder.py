@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from telemetry.ladder import (
     Alert,
     Climb,
@@ -127,3 +129,11 @@ def test_slow_run_is_compared_with_the_median_of_enough_history():
     assert slow_median(2900, history, factor=3, min_runs=5, min_ms=1000) is None
     assert slow_median(3500, history[:4], factor=3, min_runs=5, min_ms=1000) is None
     assert slow_median(900, [100] * 5, factor=3, min_runs=5, min_ms=1000) is None
+
+
+def test_the_analyser_is_sent_by_beat_every_minute_on_the_telemetry_queue():
+    entry: Any = settings.CELERY_BEAT_SCHEDULE["telemetry-analyse-runs"]
+
+    assert entry["task"] == "telemetry.analyse_runs"
+    assert entry["schedule"] == settings.TELEMETRY_ANALYSE_INTERVAL == 60.0
+    assert entry["options"]["queue"] == "telemetry"
