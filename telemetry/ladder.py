@@ -123,7 +123,11 @@ def advance(
     reason = ""
     if episode.failures >= policy.threshold(episode.category):
         target = episode.level + 1
-        reason = f"{episode.failures} consecutive {episode.category} failures"
+        reason = (
+            f"{episode.failures} consecutive {episode.category} failures"
+            if episode.failures > 1
+            else f"{episode.category} failure (threshold 1)"
+        )
     not_before = None
     if outcome.code == RATE_LIMITED and outcome.retry_after is not None:
         not_before = outcome.finished_at + timedelta(seconds=outcome.retry_after)

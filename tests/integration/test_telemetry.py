@@ -207,6 +207,7 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     )
     (alert,) = sent("RATE_LIMITED")
     assert alert.facts["failures"] == "3" and alert.facts["project"] == "ALPHA"
+    assert alert.facts["site"] == "fake" and alert.facts["first seen"] < alert.facts["last seen"]
     assert alert.facts["advice"].startswith("Jira is throttling")
     assert alert.link.endswith(f"/admin/sync/project/{alpha.id}/change/")
     wait_until(lambda: any("RATE_LIMITED" in s for s in mailbox.subjects()), 30, "the alert email")
@@ -344,6 +345,6 @@ def test_metrics_and_dashboard_show_runs_failures_and_backoff_to_authorised_read
     assert page.status_code == 200
     html = page.content.decode()
     assert html.count('class="telemetry-chart"') == 2  # failures by code, and ALPHA's runs
-    assert "SUSPENDED_PAYMENT" in html
+    assert "SUSPENDED_PAYMENT failure (threshold 1)" in html  # the schedule change, with its reason
     # Charts are server-side SVG: the only scripts are the admin's own, served locally.
     assert all(src.startswith("/static/admin/") for src in re.findall(r'<script[^>]*src="([^"]+)"', html))
