@@ -302,11 +302,18 @@ NOTIFY_SLACK_CHANNEL = env_str("NOTIFY_SLACK_CHANNEL") or "#jiraplus-alerts"
 NOTIFY_WHATSAPP_TO = env_list("NOTIFY_WHATSAPP_TO")  # E.164 numbers
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_BACKOFF_BASE = env_float("NOTIFY_BACKOFF_BASE", 30.0)
-NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 1800.0)
+# Below the Redis visibility timeout, or a waiting retry is handed to a second worker (harmless, wasteful).
+NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 600.0)
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
-NOTIFY_DISABLE_AFTER = env_int(
-    "NOTIFY_DISABLE_AFTER", 5
-)  # consecutive permanent failures switch a channel off
+# This many failed messages in a row switch a channel off.
+NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
+# Seconds between beat passes that re-publish messages whose task went missing.
+NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
+CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
+    "task": "notifications.requeue_due",
+    "schedule": NOTIFY_SWEEP_INTERVAL,
+    "options": {"queue": "notifications", "expires": NOTIFY_SWEEP_INTERVAL},
+}
 
 # --- Schedules and controls (sync) ----------------------------------------------------------------
 # Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons

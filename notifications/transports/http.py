@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.utils import timezone
 
-from jiraplus.redaction import redact, register_secret
+from jiraplus.redaction import REDACTED, redact, register_secret
 from notifications.transports.base import DeliveryResult
 
 _RETRYABLE_STATUSES = {408, 425, 429}
@@ -33,6 +34,15 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def describe(exc: requests.RequestException, url: str) -> str:
+    """What went wrong, naming the host but never the URL's path (where a webhook keeps its secret)."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None) or exc
+    path = urlsplit(url).path
+    text = f"{type(exc).__name__} reaching {urlsplit(url).netloc}: {reason}"
+    return redact(text.replace(path, REDACTED) if len(path) > 1 else text)
 
 
 def status_code(status: int) -> str:
@@ -61,9 +71,9 @@ def post(
     try:
         response = requests.post(url, timeout=settings.NOTIFY_HTTP_TIMEOUT, **kwargs)
     except requests.Timeout as exc:
-        return DeliveryResult.failed("TIMEOUT", redact(f"{type(exc).__name__}: {exc}"), retryable=True)
+        return DeliveryResult.failed("TIMEOUT", describe(exc, url), retryable=True)
     except requests.RequestException as exc:
-        return DeliveryResult.failed("NETWORK_ERROR", redact(f"{type(exc).__name__}: {exc}"), retryable=True)
+        return DeliveryResult.failed("NETWORK_ERROR", describe(exc, url), retryable=True)
     if response.ok:
         try:
             return DeliveryResult.sent(provider_id(response))
