@@ -7,6 +7,7 @@ Each project gets its own CrontabSchedule row, so editing or deleting one never 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from sync.models import ACTIVE_RUN_STATUSES, RunStatus, SyncJob, SyncLog, SyncRun
 from sync.services import runs
 from sync.services.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
@@ -91,18 +94,36 @@ def _zone(time_zone: str) -> ZoneInfo:
         raise InvalidInput(f"'{time_zone}' is not a time zone name", field="time_zone") from None
 
 
+def _repeated_wall_time(fire: datetime, expression: str, zone: ZoneInfo) -> bool:
+    """True for the second pass of a wall time that DST repeats (autumn), when the cron names its hours.
+
+    Like cron, a job at a fixed local time (``30 2 * * *``) runs once on the day 02:30 happens twice;
+    an every-hour job (``15 * * * *``) keeps running every real hour.
+    """
+    if expression.split()[1] == "*":
+        return False
+    local = fire.astimezone(zone)
+    first_pass = local.replace(fold=0).astimezone(UTC)
+    return first_pass != local.replace(fold=1).astimezone(UTC) and fire.astimezone(UTC) != first_pass
+
+
+def _fire(expression: str, start: datetime, time_zone: str, *, forward: bool) -> datetime:
+    zone = _zone(time_zone)
+    clock = croniter(_clock_expression(expression), start.astimezone(zone))
+    while True:
+        fire: datetime = clock.get_next(datetime) if forward else clock.get_prev(datetime)
+        if not _repeated_wall_time(fire, expression, zone):
+            return fire.astimezone(UTC)
+
+
 def next_fire(expression: str, after: datetime | None = None, *, time_zone: str = "UTC") -> datetime:
     """First fire time strictly after ``after`` (default now), evaluated in the schedule's zone."""
-    start = (after or timezone.now()).astimezone(_zone(time_zone))
-    fire: datetime = croniter(_clock_expression(expression), start).get_next(datetime)
-    return fire.astimezone(UTC)
+    return _fire(expression, after or timezone.now(), time_zone, forward=True)
 
 
 def previous_fire(expression: str, at: datetime | None = None, *, time_zone: str = "UTC") -> datetime:
     """The latest fire time at or before ``at``: the nominal time of the tick due then."""
-    start = (at or timezone.now()).astimezone(_zone(time_zone)) + timedelta(microseconds=1)
-    fire: datetime = croniter(_clock_expression(expression), start).get_prev(datetime)
-    return fire.astimezone(UTC)
+    return _fire(expression, (at or timezone.now()) + timedelta(microseconds=1), time_zone, forward=False)
 
 
 def upcoming(expression: str, count: int = 5, *, time_zone: str = "UTC") -> list[datetime]:
@@ -195,6 +216,13 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
         return None
     expression = job.effective_cron or job.cron
     nominal = nominal or previous_fire(expression, time_zone=job.time_zone)
+    anchor = _anchor(job)
+    if (anchor is not None and nominal < anchor) or previous_fire(
+        expression, nominal, time_zone=job.time_zone
+    ) != nominal:
+        # Sent by a beat that had not yet reloaded a change made since: not a slot of the schedule now.
+        logger.info("dropped a stale tick of project %s for %s", project_id, nominal.isoformat())
+        return None
     with transaction.atomic():
         SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED).update(
             next_run_at=next_fire(expression, max(nominal, timezone.now()), time_zone=job.time_zone)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -208,3 +210,28 @@ def test_only_staff_and_sync_operators_may_operate_syncs():
     assert can_operate_sync(staff) and can_operate_sync(User.objects.get(id=operator.id))
     assert not can_operate_sync(plain) and not can_operate_sync(inactive)
     assert not can_operate_sync(AnonymousUser()) and not can_operate_sync(None)
+
+
+def test_a_tick_is_admitted_once_per_slot_skipped_on_overlap_and_dropped_when_stale(fake_jira):
+    (alpha,) = register(fake_jira, ["ALPHA"])
+    controls.sync_reschedule(project=alpha, cron="* * * * *")
+    anchor = entry_of(alpha).start_time
+    assert anchor is not None
+    slot = schedules.next_fire("* * * * *", anchor)
+
+    assert (
+        schedules.tick_admit(project_id=alpha.id, nominal=slot - timedelta(minutes=1)) is None
+    )  # before the change
+    assert (
+        schedules.tick_admit(project_id=alpha.id, nominal=slot + timedelta(seconds=30)) is None
+    )  # not a slot
+    run = schedules.tick_admit(project_id=alpha.id, nominal=slot)
+    assert run is not None and run.trigger == "schedule" and run.status == "QUEUED"
+    assert schedules.tick_admit(project_id=alpha.id, nominal=slot) is None  # a second beat's copy
+    skipped = schedules.tick_admit(project_id=alpha.id, nominal=slot + timedelta(minutes=1))
+    assert skipped is not None and (skipped.status, skipped.error_code) == ("CANCELLED", "SKIPPED_OVERLAP")
+    assert schedules.tick_admit(project_id=alpha.id, nominal=slot + timedelta(minutes=1)) is None
+    assert SyncRun.objects.filter(project=alpha).count() == 2
+
+    controls.sync_pause(project=alpha)
+    assert schedules.tick_admit(project_id=alpha.id, nominal=slot + timedelta(minutes=2)) is None
