@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +24,8 @@ from django.utils import timezone
 from notifications import services as notifications
 from sync.jira.errors import ADVICE, JiraErrorCode
 from sync.models import Project, RunStatus, SyncJob
-from sync.services import controls
+from sync.services import controls, schedules
+from sync.services.errors import InvalidInput
 from telemetry import ladder, selectors
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 
@@ -46,14 +48,31 @@ class AnalysisSummary:
 
 
 def policy_from_settings() -> ladder.Policy:
+    """The ladder and thresholds from the settings; ImproperlyConfigured names what is wrong and how to
+    write it (also reported by ``manage.py check`` as telemetry.E001)."""
+    crons = list(settings.TELEMETRY_BACKOFF_LADDER)
+    if not crons:
+        raise ImproperlyConfigured("TELEMETRY_BACKOFF_LADDER has no rungs: give ';'-separated crons")
+    for number, cron in enumerate(crons, start=1):
+        try:
+            schedules.validate_cron(cron)
+        except InvalidInput as error:
+            raise ImproperlyConfigured(
+                f"TELEMETRY_BACKOFF_LADDER rung {number} '{cron}': {error.message} (separate rungs with ';')"
+            ) from None
     thresholds = {}
     for item in settings.TELEMETRY_FAILURE_THRESHOLDS:
         code, _, value = item.partition("=")
+        if not code.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise ImproperlyConfigured(
+                f"TELEMETRY_FAILURE_THRESHOLDS item {item!r} is not CODE=N with N >= 1, "
+                "e.g. SUSPENDED_PAYMENT=1,TOKEN_EXPIRED=1"
+            )
         thresholds[code.strip().upper()] = int(value)
+    if settings.TELEMETRY_FAILURE_THRESHOLD < 1:
+        raise ImproperlyConfigured("TELEMETRY_FAILURE_THRESHOLD must be at least 1")
     return ladder.Policy(
-        ladder=list(settings.TELEMETRY_BACKOFF_LADDER),
-        default_threshold=settings.TELEMETRY_FAILURE_THRESHOLD,
-        thresholds=thresholds,
+        ladder=crons, default_threshold=settings.TELEMETRY_FAILURE_THRESHOLD, thresholds=thresholds
     )
 
 

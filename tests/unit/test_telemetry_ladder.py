@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from django.conf import settings
 
+from telemetry.checks import telemetry_settings
 from telemetry.ladder import (
     Alert,
     Climb,
@@ -19,6 +21,7 @@ from telemetry.ladder import (
     choose_rung,
     slow_median,
 )
+from telemetry.services import policy_from_settings
 
 LADDER = ["*/30 * * * *", "0 * * * *", "0 */3 * * *", "0 */6 * * *", "0 0 * * *"]
 POLICY = Policy(ladder=LADDER, default_threshold=3, thresholds={"SUSPENDED_PAYMENT": 1})
@@ -137,3 +140,27 @@ def test_the_analyser_is_sent_by_beat_every_minute_on_the_telemetry_queue():
     assert entry["task"] == "telemetry.analyse_runs"
     assert entry["schedule"] == settings.TELEMETRY_ANALYSE_INTERVAL == 60.0
     assert entry["options"]["queue"] == "telemetry"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("TELEMETRY_BACKOFF_LADDER", ["*/30 * * * *", "0 25 * * *"], "rung 2 '0 25 * * *': hour field"),
+        ("TELEMETRY_BACKOFF_LADDER", [], "has no rungs"),
+        ("TELEMETRY_FAILURE_THRESHOLDS", ["SUSPENDED_PAYMENT"], "'SUSPENDED_PAYMENT' is not CODE=N"),
+        ("TELEMETRY_FAILURE_THRESHOLDS", ["TOKEN_EXPIRED=0"], "'TOKEN_EXPIRED=0' is not CODE=N"),
+    ],
+)
+def test_a_malformed_ladder_or_threshold_is_reported_by_name(settings, setting, value, message):
+    setattr(settings, setting, value)
+
+    errors = telemetry_settings(None)
+
+    assert [e.id for e in errors] == ["telemetry.E001"]
+    assert message in errors[0].msg
+
+
+def test_the_default_settings_make_a_valid_policy():
+    assert telemetry_settings(None) == []
+    assert policy_from_settings().threshold("SUSPENDED_PAYMENT") == 1
+    assert policy_from_settings().threshold("RATE_LIMITED") == 3
