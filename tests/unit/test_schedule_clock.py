@@ -9,8 +9,8 @@ import pytest
 from sync.services.schedules import next_fire, previous_fire, upcoming
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def fires(expression: str, start: datetime, count: int, time_zone: str = "UTC") -> list[datetime]:
@@ -22,7 +22,7 @@ def fires(expression: str, start: datetime, count: int, time_zone: str = "UTC") 
 
 
 def test_the_nominal_time_is_the_slot_that_fired_not_now_truncated():
-    assert previous_fire("*/15 * * * *", utc(2026, 5, 1, 10, 29, 59)) == utc(2026, 5, 1, 10, 15)
+    assert previous_fire("*/15 * * * *", utc(2026, 5, 1, 10, 29, second=59)) == utc(2026, 5, 1, 10, 15)
     assert previous_fire("*/15 * * * *", utc(2026, 5, 1, 10, 30)) == utc(2026, 5, 1, 10, 30)  # at the slot
     assert next_fire("*/15 * * * *", utc(2026, 5, 1, 10, 30)) == utc(2026, 5, 1, 10, 45)  # strictly after
 
@@ -55,10 +55,10 @@ def test_a_local_time_skipped_in_spring_runs_right_after_the_gap():
 @pytest.mark.parametrize("seconds", ["*/3"])
 def test_the_test_only_seconds_field_makes_every_minute_tick_every_few_seconds(settings, seconds):
     settings.SYNC_CRON_SECONDS = seconds
-    assert fires("* * * * *", utc(2026, 1, 1, 0, 0, 1), 3) == [
-        utc(2026, 1, 1, 0, 0, 3),
-        utc(2026, 1, 1, 0, 0, 6),
-        utc(2026, 1, 1, 0, 0, 9),
+    assert fires("* * * * *", utc(2026, 1, 1, 0, 0, second=1), 3) == [
+        utc(2026, 1, 1, 0, 0, second=3),
+        utc(2026, 1, 1, 0, 0, second=6),
+        utc(2026, 1, 1, 0, 0, second=9),
     ]
 
 
