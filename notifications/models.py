@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from jiraplus.crypto import EncryptedTextField
-from notifications.transports import CHANNEL_CHOICES
+from notifications.errors import InvalidInput
+from notifications.transports import CHANNEL_CHOICES, TRANSPORTS
 
 
 class OrderedFactsField(models.JSONField):
@@ -101,6 +103,16 @@ class Route(models.Model):
     @property
     def recipient_list(self) -> list[str]:
         return [item.strip() for item in self.recipients.split(",") if item.strip()]
+
+    def clean(self) -> None:
+        transport = TRANSPORTS.get(self.channel)
+        if transport is None:
+            return  # the channel field reports its own error
+        for recipient in self.recipient_list:
+            try:
+                transport.clean_recipient(recipient)
+            except InvalidInput as error:
+                raise ValidationError({"recipients": f"{error.message}. {error.advice}".strip()}) from None
 
 
 class ChannelConfig(models.Model):

@@ -36,13 +36,27 @@ def _transport_class(channel: str) -> type[Transport]:
         ) from None
 
 
-def _check_category(category: str) -> None:
+def _check_message(*, idempotency_key: str, subject: str, category: str, link: str) -> tuple[str, str]:
+    """The caller's part of a message, checked before anything is saved; returns the key and subject."""
+    key = idempotency_key.strip()
+    if not key or len(key) > 255:
+        raise InvalidInput(
+            "idempotency_key must be 1 to 255 characters",
+            advice="Derive it from what the message is about, e.g. f'alert:{project}:{episode}'.",
+            field="idempotency_key",
+        )
+    subject = subject.strip()
+    if not subject or len(subject) > 255 or "\n" in subject or "\r" in subject:
+        raise InvalidInput("subject must be one line of 1 to 255 characters", field="subject")
     if len(category) > CATEGORY_MAX_LENGTH:
         raise InvalidInput(
             f"category must be at most {CATEGORY_MAX_LENGTH} characters",
             advice="Use a short code such as TOKEN_EXPIRED.",
             field="category",
         )
+    if link and not link.startswith(("https://", "http://")):
+        raise InvalidInput(f"link {link!r} is not an http(s) URL", field="link")
+    return key, subject
 
 
 def send_message(
@@ -62,22 +76,12 @@ def send_message(
     """One message on one channel, saved QUEUED and delivered after commit; a known key returns its
     message."""
     transport = _transport_class(channel)
-    key = idempotency_key.strip()
-    if not key or len(key) > 255:
-        raise InvalidInput(
-            "idempotency_key must be 1 to 255 characters",
-            advice="Derive it from what the message is about, e.g. f'alert:{project}:{episode}'.",
-            field="idempotency_key",
-        )
+    key, subject = _check_message(
+        idempotency_key=idempotency_key, subject=subject, category=category, link=link
+    )
     existing = Notification.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    subject = subject.strip()
-    if not subject or len(subject) > 255 or "\n" in subject or "\r" in subject:
-        raise InvalidInput("subject must be one line of 1 to 255 characters", field="subject")
-    _check_category(category)
-    if link and not link.startswith(("https://", "http://")):
-        raise InvalidInput(f"link {link!r} is not an http(s) URL", field="link")
     fields = {
         "channel": channel,
         "recipient": transport.clean_recipient(recipient),
@@ -164,7 +168,7 @@ def notify(
     channels that address one recipient per message), keyed ``{idempotency_key}:{route_id}``."""
     if not category.strip():
         raise InvalidInput("category is required", field="category")
-    _check_category(category)
+    _check_message(idempotency_key=idempotency_key, subject=subject, category=category, link=link)
     routes = list(Route.objects.filter(category=category, enabled=True).order_by("id"))
     if not routes:
         logger.warning("no enabled route for notification category %s: nothing sent", category)
@@ -184,32 +188,48 @@ def notify(
                 "route": route,
             }
             if not recipients:
-                sent.append(_unroutable(key=route_key, **common))
-            elif TRANSPORTS[route.channel].multi_recipient or len(recipients) == 1:
                 sent.append(
-                    send_message(recipient=", ".join(recipients), idempotency_key=route_key, **common)
+                    _unroutable(
+                        key=route_key,
+                        recipient="",
+                        code="NO_RECIPIENTS",
+                        problem=f"Route {route} has no recipients and the {route.channel} default is empty",
+                        **common,
+                    )
                 )
+                continue
+            if TRANSPORTS[route.channel].multi_recipient or len(recipients) == 1:
+                batches = [(", ".join(recipients), route_key)]
             else:
-                sent.extend(
-                    send_message(recipient=recipient, idempotency_key=f"{route_key}:{recipient}", **common)
-                    for recipient in recipients
-                )
+                batches = [(recipient, f"{route_key}:{recipient}") for recipient in recipients]
+            for recipient, key in batches:
+                try:
+                    sent.append(send_message(recipient=recipient, idempotency_key=key, **common))
+                except InvalidInput as error:
+                    if error.field != "recipient":
+                        raise
+                    # An address typed into a route or a setting must not silence the other routes.
+                    problem = f"Route {route} has an invalid recipient: {error.message}"
+                    sent.append(
+                        _unroutable(
+                            key=key, recipient=recipient, code="INVALID_RECIPIENT", problem=problem, **common
+                        )
+                    )
     return sent
 
 
-def _unroutable(*, key: str, **fields: Any) -> Notification:
-    """A route with nobody to send to is recorded as FAILED, so the gap shows in the admin."""
-    route = fields["route"]
+def _unroutable(*, key: str, code: str, problem: str, **fields: Any) -> Notification:
+    """A route that cannot be sent to is recorded as FAILED, so the gap shows in the admin."""
     fields["facts"] = fact_strings(fields.get("facts"))
+    fields["recipient"] = fields["recipient"][:1000]
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
         defaults={
             **fields,
-            "recipient": "",
             "status": Status.FAILED,
-            "error_code": "NO_RECIPIENTS",
-            "error_message": f"Route {route} has no recipients and the {route.channel} default is empty: "
-            "set the route's recipients or NOTIFY_EMAIL_TO / NOTIFY_SLACK_CHANNEL / NOTIFY_WHATSAPP_TO",
+            "error_code": code,
+            "error_message": f"{problem}: fix the route's recipients in the admin, or the channel's default "
+            "(NOTIFY_EMAIL_TO / NOTIFY_SLACK_CHANNEL / NOTIFY_WHATSAPP_TO)",
         },
     )
     if created:

@@ -329,3 +329,21 @@ def test_concurrent_deliveries_of_one_message_send_it_once(worker, slack):
         message="the worker never ran its delivery",
     )
     assert len(slack.requests) == 1
+
+
+def test_concurrent_callers_with_one_idempotency_key_create_and_send_one_message(worker, slack):
+    start = threading.Barrier(4)
+
+    def call(n: int) -> int:
+        try:
+            start.wait(10)
+            return slack_message("same-key", subject=f"caller {n}").id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(call, range(4)))
+    assert len(ids) == 1
+    settled(Notification.objects.get(id=ids.pop()), "SENT")
+    assert Notification.objects.count() == 1
+    assert len(slack.requests) == 1

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from io import StringIO
 from urllib.parse import parse_qs
 
 import pytest
 from anymail.exceptions import AnymailAPIError
 from django.core.mail import EmailMultiAlternatives
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -114,6 +116,34 @@ def test_a_route_without_recipients_is_recorded_as_failed_not_dropped(settings):
     [sent] = services.notify(category="ORCHESTRATION_FAILED", subject="s", text="t", idempotency_key="o-1")
     assert (sent.status, sent.error_code) == ("FAILED", "NO_RECIPIENTS")
     assert "NOTIFY_EMAIL_TO" in sent.error_message
+
+
+def test_an_invalid_route_recipient_is_recorded_and_the_other_routes_still_send(recipients):
+    Route.objects.filter(category="SUSPENDED_PAYMENT", channel="whatsapp").update(recipients="0155 1234")
+    sent = services.notify(category="SUSPENDED_PAYMENT", subject="s", text="t", idempotency_key="bad-1")
+    by_channel = {n.channel: n for n in sent}
+    assert by_channel["email"].status == "QUEUED"
+    assert (by_channel["whatsapp"].status, by_channel["whatsapp"].error_code) == (
+        "FAILED",
+        "INVALID_RECIPIENT",
+    )
+    assert "international format" in by_channel["whatsapp"].error_message
+
+
+def test_the_admin_refuses_a_route_recipient_its_channel_cannot_reach(admin_client):
+    route = Route.objects.get(category="TOKEN_EXPIRED", channel="whatsapp")
+    response = admin_client.post(
+        f"/admin/notifications/route/{route.id}/change/",
+        {
+            "category": "TOKEN_EXPIRED",
+            "channel": "whatsapp",
+            "recipients": "+14155550123, 0155",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "not a phone number in international format" in response.content.decode()
+    assert Route.objects.get(id=route.id).recipients == ""
 
 
 def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
@@ -415,3 +445,33 @@ def test_a_success_ends_the_channels_failure_streak(http_receiver: HttpReceiver)
     assert config.consecutive_failures == 0
     assert config.last_success_at is not None
     assert config.healthy
+
+
+def test_the_command_shows_channel_health_and_routes_without_secrets():
+    configure("slack", secret=f"https://hooks.slack.example{WEBHOOK_PATH}", consecutive_failures=2)
+    out = StringIO()
+    call_command("notifications", "status", stdout=out)
+    text = out.getvalue()
+    assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
+    assert "email\tnot configured" in text
+    assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "very-secret-webhook-path" not in text
+
+
+def test_the_command_queues_a_test_message_or_explains_why_not(settings):
+    settings.NOTIFY_WHATSAPP_TO = []
+    out = StringIO()
+    call_command("notifications", "test", "--channel", "email", "--to", "ops@example.com", stdout=out)
+    assert "Queued test message" in out.getvalue()
+    assert Notification.objects.get(category="TEST").recipient == "ops@example.com"
+    with pytest.raises(CommandError, match="No recipient for a WhatsApp test message"):
+        call_command("notifications", "test", "--channel", "whatsapp")
+
+
+def test_installing_the_default_routes_restores_missing_ones_and_keeps_edited_ones():
+    Route.objects.filter(category="RATE_LIMITED").delete()
+    Route.objects.filter(category="RECOVERED", channel="email").update(recipients="lead@example.com")
+    call_command("notifications", "install-default-routes", stdout=StringIO())
+    expected = {(c, ch) for c, channels in services.DEFAULT_ROUTES.items() for ch in channels}
+    assert {(r.category, r.channel) for r in Route.objects.all()} >= expected
+    assert Route.objects.get(category="RECOVERED", channel="email").recipients == "lead@example.com"
