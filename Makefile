@@ -42,8 +42,8 @@ pytest: bytecode
 
 test: lint typecheck pytest
 
-faults: bytecode
-	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
+faults: bytecode  # tests/faults plus the fault scenarios that live beside their feature's tests
+	$(VENV)/bin/pytest -m faults $(PYTEST_ARGS)
 
 soak: bytecode  # the long soak; CI runs a 40 s one as part of the suite
 	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(VENV)/bin/pytest tests/faults -k soak -s $(PYTEST_ARGS)

@@ -59,6 +59,7 @@ def settle(project) -> None:
     )
 
 
+@pytest.mark.faults  # also part of `make faults`: two beat processes, then beat down and back
 def test_every_tick_runs_once_under_two_beats_and_once_to_catch_up_after_beat_was_down(
     fake_jira_factory, celery_processes, short_ticks
 ):
