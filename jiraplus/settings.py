@@ -244,6 +244,8 @@ TELEMETRY_SLOW_FACTOR = env_float("TELEMETRY_SLOW_FACTOR", 3.0)
 TELEMETRY_SLOW_WINDOW = env_int("TELEMETRY_SLOW_WINDOW", 20)
 TELEMETRY_SLOW_MIN_RUNS = env_int("TELEMETRY_SLOW_MIN_RUNS", 5)
 TELEMETRY_SLOW_MIN_MS = env_int("TELEMETRY_SLOW_MIN_MS", 1000)
+# A successful run whose Jira answers took longer than this on average is SLOW_SYNC too (Jira is slow).
+TELEMETRY_SLOW_JIRA_MS = env_int("TELEMETRY_SLOW_JIRA_MS", 2000)
 TELEMETRY_SLOW_ALERTS = env_bool("TELEMETRY_SLOW_ALERTS", default=True)
 TELEMETRY_METRICS_TOKEN = env_str("TELEMETRY_METRICS_TOKEN")
 # Absolute base of links in alerts (the admin page of the project), e.g. https://jiraplus.example.com

@@ -420,6 +420,7 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     http_requests = models.JSONField(default=dict, blank=True)
     request_total = models.PositiveIntegerField(default=0)
+    jira_ms = models.PositiveBigIntegerField(default=0, help_text="Time spent waiting for Jira's answers.")
     approx_total = models.PositiveIntegerField(null=True, blank=True)
     issues_done = models.PositiveIntegerField(default=0)
     coalesced = models.PositiveIntegerField(default=0, help_text="Requests merged into this run.")

@@ -192,6 +192,14 @@ def mean_interval(cron: str, after: datetime, time_zone: str) -> timedelta:
     return (fires[-1] - fires[0]) / _INTERVAL_SAMPLES
 
 
+def slow_jira_latency(jira_ms: int, requests: int, *, threshold_ms: int) -> int | None:
+    """The mean wait per Jira request when it is above the threshold (Jira itself is slow), else None."""
+    if requests <= 0:
+        return None
+    mean = jira_ms // requests
+    return mean if mean > threshold_ms else None
+
+
 def slow_median(
     duration_ms: int, previous_ms: Sequence[int], *, factor: float, min_runs: int, min_ms: int
 ) -> int | None:

@@ -62,6 +62,9 @@ class SlowRun(models.Model):
     run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="slow")
     duration_ms = models.PositiveIntegerField()
     median_ms = models.PositiveIntegerField(help_text="p50 of the comparable runs before it.")
+    jira_ms_per_request = models.PositiveIntegerField(
+        default=0, help_text="Set when Jira's slowness flagged the run: its mean wait per request."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

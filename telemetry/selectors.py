@@ -37,7 +37,17 @@ def projects_with_new_runs() -> list[int]:
 def runs_to_analyse(*, project_id: int, after_run_id: int) -> list[dict[str, Any]]:
     """Terminal runs after the cursor, oldest first, up to the project's active run (runs of a project
     are sequential, so nothing after an active run can be terminal)."""
-    columns = ("id", "status", "error_code", "finished_at", "created_at", "duration_ms", "full")
+    columns = (
+        "id",
+        "status",
+        "error_code",
+        "finished_at",
+        "created_at",
+        "duration_ms",
+        "full",
+        "jira_ms",
+        "request_total",
+    )
     if after_run_id == 0:
         recent = SyncRun.objects.filter(project_id=project_id).order_by("-id").values(*columns)
         rows = list(recent[:FIRST_SIGHT_RUNS])[::-1]

@@ -264,6 +264,7 @@ def _apply(
 
 
 def _check_slow(project: Project, row: dict[str, Any], previous: list[int], summary: AnalysisSummary) -> None:
+    """SLOW_SYNC: far slower than the project's recent median, or Jira answering slowly throughout."""
     p50 = ladder.slow_median(
         row["duration_ms"],
         previous,
@@ -271,38 +272,47 @@ def _check_slow(project: Project, row: dict[str, Any], previous: list[int], summ
         min_runs=settings.TELEMETRY_SLOW_MIN_RUNS,
         min_ms=settings.TELEMETRY_SLOW_MIN_MS,
     )
-    if p50 is None:
+    latency = ladder.slow_jira_latency(
+        row["jira_ms"], row["request_total"], threshold_ms=settings.TELEMETRY_SLOW_JIRA_MS
+    )
+    if p50 is None and latency is None:
         return
     _, created = SlowRun.objects.get_or_create(
-        run_id=row["id"], defaults={"project": project, "duration_ms": row["duration_ms"], "median_ms": p50}
+        run_id=row["id"],
+        defaults={
+            "project": project,
+            "duration_ms": row["duration_ms"],
+            "median_ms": p50 or 0,
+            "jira_ms_per_request": latency or 0,
+        },
     )
     if not created:
         return
     summary.slow += 1
-    logger.warning(
-        "telemetry: %s: SLOW_SYNC run %s took %d ms, %.1fx the p50 of %d ms",
-        project,
-        row["id"],
-        row["duration_ms"],
-        row["duration_ms"] / p50,
-        p50,
-    )
+    seconds = row["duration_ms"] / 1000
+    if p50 is not None:
+        why = (
+            f"{row['duration_ms'] / p50:.1f}x the median of its last {len(previous)} runs ({p50 / 1000:.1f}s)"
+        )
+    else:
+        why = f"Jira took {latency} ms per request on average over {row['request_total']} requests"
+    logger.warning("telemetry: %s: SLOW_SYNC run %s took %.1fs: %s", project, row["id"], seconds, why)
     if settings.TELEMETRY_SLOW_ALERTS:
+        facts = {
+            "project": project.key,
+            "site": project.site.name,
+            "category": SLOW_SYNC,
+            "duration": f"{seconds:.1f}s",
+        }
+        if p50 is not None:
+            facts["median"] = f"{p50 / 1000:.1f}s"
+        if latency is not None:
+            facts["jira latency"] = f"{latency} ms per request"
         notifications.notify(
             category=SLOW_SYNC,
             subject=f"[Jira++] {project.key} on {project.site.name}: slow sync",
-            text=(
-                f"Run {row['id']} of {project.key} took {row['duration_ms'] / 1000:.1f}s, "
-                f"{row['duration_ms'] / p50:.1f}x the median of its last {len(previous)} runs "
-                f"({p50 / 1000:.1f}s)."
-            ),
-            facts={
-                "project": project.key,
-                "site": project.site.name,
-                "category": SLOW_SYNC,
-                "duration": f"{row['duration_ms'] / 1000:.1f}s",
-                "median": f"{p50 / 1000:.1f}s",
-            },
+            text=f"Run {row['id']} of {project.key} took {seconds:.1f}s: {why}.",
+            facts=facts,
             link=_admin_link(project),
             idempotency_key=f"telemetry:{project.id}:slow:{row['id']}",
         )

@@ -92,10 +92,12 @@ class RequestCounter:
 
     total: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
+    elapsed_ms: int = 0  # time spent waiting for Jira's answers, all attempts
 
-    def record(self, endpoint: str, outcome: int | str) -> None:
+    def record(self, endpoint: str, outcome: int | str, elapsed_ms: int = 0) -> None:
         self.total += 1
         self.by_endpoint[f"{endpoint} {outcome}"] += 1
+        self.elapsed_ms += elapsed_ms
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "by_endpoint": dict(sorted(self.by_endpoint.items()))}
@@ -590,8 +592,8 @@ class JiraClient:
         outcome: int | str = response.status_code if response is not None else ""
         if error is not None and error.code in _TRANSPORT_FAILURES:
             outcome = f"{outcome} {error.code}".strip()
-        self.counter.record(endpoint, outcome)
         elapsed_ms = round((time.monotonic() - started) * 1000)
+        self.counter.record(endpoint, outcome, elapsed_ms)
         logger.debug(
             "jira %s -> %s in %d ms (attempt %d, budget wait %.2fs)",
             endpoint,

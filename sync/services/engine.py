@@ -76,6 +76,7 @@ class StepContext:
         by_endpoint = Counter(self.client.counter.as_dict()["by_endpoint"])
         run.http_requests = dict(Counter(run.http_requests) + by_endpoint)
         run.request_total += self.client.counter.total
+        run.jira_ms += self.client.counter.elapsed_ms
         self.client.counter = RequestCounter()
         self.counts = Counter()
 
@@ -99,6 +100,7 @@ class StepContext:
             counts=run.counts,
             http_requests=run.http_requests,
             request_total=run.request_total,
+            jira_ms=run.jira_ms,
             **changes,
         )
         run.step = step
@@ -195,6 +197,7 @@ def _retry_or_fail(
             counts=run.counts,
             http_requests=run.http_requests,
             request_total=run.request_total,
+            jira_ms=run.jira_ms,
         )
         runs.log(run, SyncLog.Level.WARNING, f"{message}; retry {retries} in {delay:.0f}s", code=code)
         runs.enqueue_step(run.id, run.seq, countdown=delay)

@@ -169,6 +169,7 @@ def advance(run: SyncRun, token: str, **changes: Any) -> None:
     """Last statement of a step's transaction: release the lease, move ``seq`` on, store progress."""
     changes.setdefault("http_requests", run.http_requests)
     changes.setdefault("request_total", run.request_total)
+    changes.setdefault("jira_ms", run.jira_ms)
     updated = SyncRun.objects.filter(id=run.id, lease_token=token, seq=run.seq).update(
         seq=F("seq") + 1,
         lease_token="",
@@ -236,6 +237,7 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
             counts=run.counts,
             http_requests=run.http_requests,
             request_total=run.request_total,
+            jira_ms=run.jira_ms,
         ):
             return
         SyncState.objects.filter(project_id=run.project_id).update(
@@ -298,6 +300,7 @@ def continue_parked(*, project: Project) -> SyncRun | None:
                 counts=parked.counts,
                 http_requests=parked.http_requests,
                 request_total=parked.request_total,
+                jira_ms=parked.jira_ms,
                 approx_total=parked.approx_total,
                 issues_done=parked.issues_done,
                 heartbeat_at=timezone.now(),

@@ -29,7 +29,7 @@ from notifications.models import ChannelConfig, Notification, Route
 from sync.jira.fake import FakeDataConfig, Fault
 from sync.models import Project, SyncJob, SyncRun
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
-from telemetry.services import reminders_send
+from telemetry.services import reminders_send, runs_analyse
 from tests.fixtures.processes import CeleryProcess, Processes
 from tests.fixtures.sync import register, sync_and_wait
 
@@ -308,6 +308,28 @@ def test_a_run_three_times_slower_than_the_median_raises_slow_sync(fake_jira_fac
     (signal,) = sent("SLOW_SYNC")
     assert signal.facts["project"] == "ALPHA"
     assert SyncJob.objects.get(project=alpha).effective_cron == ""  # slow is a signal, not a back-off
+
+
+def test_a_run_whose_jira_answers_slowly_throughout_raises_slow_sync(
+    fake_jira_factory, worker, channels, settings
+):
+    settings.TELEMETRY_SLOW_JIRA_MS = 150
+    fake = fake_jira_factory(tiny())
+    (alpha,) = register(fake, ["ALPHA"])
+    assert sync_and_wait(alpha).status == "SUCCEEDED"
+    runs_analyse()
+    assert not SlowRun.objects.exists()  # loopback Jira: a few ms per request
+    fake.add_fault(Fault(kind="slow", delay=0.25, times=None))
+
+    slow = sync_and_wait(alpha)
+    runs_analyse()
+
+    assert slow.status == "SUCCEEDED" and slow.jira_ms >= 250 * slow.request_total
+    flagged = SlowRun.objects.get()
+    assert flagged.run_id == slow.id and flagged.jira_ms_per_request >= 250
+    assert flagged.median_ms == 0  # too little history for the duration rule: Jira's latency flagged it
+    (signal,) = sent("SLOW_SYNC")
+    assert signal.facts["jira latency"] == f"{flagged.jira_ms_per_request} ms per request"
 
 
 def test_metrics_and_dashboard_show_runs_failures_and_backoff_to_authorised_readers(

@@ -19,6 +19,7 @@ from telemetry.ladder import (
     Schedule,
     advance,
     choose_rung,
+    slow_jira_latency,
     slow_median,
 )
 from telemetry.services import policy_from_settings
@@ -164,3 +165,9 @@ def test_the_default_settings_make_a_valid_policy():
     assert telemetry_settings(None) == []
     assert policy_from_settings().threshold("SUSPENDED_PAYMENT") == 1
     assert policy_from_settings().threshold("RATE_LIMITED") == 3
+
+
+def test_jira_latency_flags_a_run_only_above_the_threshold_per_request():
+    assert slow_jira_latency(30_000, 10, threshold_ms=2000) == 3000
+    assert slow_jira_latency(15_000, 10, threshold_ms=2000) is None
+    assert slow_jira_latency(5_000, 0, threshold_ms=2000) is None  # no request, no latency
