@@ -56,7 +56,7 @@ class EncryptedTextField(models.TextField):
     """A text column whose database value is Fernet ciphertext; Python sees plaintext."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
-        return None if value is None or value == "" else decrypt(value)
+        return value if value is None or value == "" else decrypt(value)  # "" stays "" (blank, NOT NULL)
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)

@@ -48,3 +48,8 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None or not raw.strip():
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every variable starting with ``prefix``, keyed by the rest of its name (e.g. ANYMAIL_* settings)."""
+    return {name.removeprefix(prefix): value for name, value in os.environ.items() if name.startswith(prefix)}

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 pytest_plugins = ["tests.fixtures.fake_jira", "tests.fixtures.processes"]
+pytest_plugins += ["tests.fixtures.receivers"]  # SMTP and HTTP stand-ins for notification channels
 
 _START_HINTS = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",

@@ -1,0 +1,125 @@
+"""Delivery rows, routing rules and channel configurations of the communication service.
+
+A ``Notification`` is saved before anything is sent and is the memory of its delivery: the task message only
+says "deliver row N", and a conditional UPDATE on the row's status decides which delivery may send.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from jiraplus.crypto import EncryptedTextField
+from notifications.transports import CHANNEL_CHOICES
+
+
+class Notification(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        SENDING = "SENDING", "Sending"
+        RETRYING = "RETRYING", "Retrying"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"
+
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    recipient = models.TextField(
+        help_text="Email addresses (comma-separated), Slack channel or phone number."
+    )
+    category = models.CharField(max_length=64, blank=True, db_index=True)
+    route = models.ForeignKey(
+        "Route", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    subject = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    # [[name, value], ...]: a list because jsonb does not keep the order of an object's keys.
+    facts = models.JSONField(default=list, blank=True)
+    link = models.URLField(max_length=2000, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="Channel options: cc, bcc, attachments...")
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_id = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A SENDING row past this time lost its worker mid-send."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient}: {self.subject}"
+
+
+class Route(models.Model):
+    """Which channel (and recipients) a category of event goes to. Several routes per category fan out."""
+
+    category = models.CharField(
+        max_length=64,
+        help_text="e.g. TOKEN_EXPIRED, SUSPENDED_PAYMENT, RATE_LIMITED, SLOW_SYNC, RECOVERED, "
+        "ORCHESTRATION_FAILED",
+    )
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    recipients = models.TextField(
+        blank=True,
+        help_text="Comma-separated. Empty: the channel's default recipients from the settings "
+        "(NOTIFY_EMAIL_TO, NOTIFY_SLACK_CHANNEL, NOTIFY_WHATSAPP_TO).",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "channel"]
+        constraints = [models.UniqueConstraint(fields=["category", "channel"], name="route_unique_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.channel}"
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return [item.strip() for item in self.recipients.split(",") if item.strip()]
+
+
+class ChannelConfig(models.Model):
+    """How to reach a channel (non-secret options + one encrypted secret) and how healthy it is."""
+
+    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES, unique=True)
+    enabled = models.BooleanField(
+        default=True, help_text="Switched off automatically after repeated permanent failures."
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Non-secret settings, see docs/notifications.md (email: host, port, username, use_tls, "
+        "from_email; Slack: api_url; WhatsApp: provider, phone_number_id, template, language, account_sid, "
+        "from_number, content_sid, api_url).",
+    )
+    secret = EncryptedTextField(
+        blank=True,
+        help_text="SMTP password, Slack webhook URL or bot token, WhatsApp access token or Twilio auth "
+        "token. Stored encrypted; never displayed.",
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "channel configuration"
+
+    def __str__(self) -> str:
+        return self.get_channel_display()
+
+    @property
+    def healthy(self) -> bool:
+        return self.enabled and self.consecutive_failures == 0

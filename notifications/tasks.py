@@ -1,0 +1,21 @@
+"""Thin Celery task: unpack the id, call the delivery service. The row records every outcome."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifications import services
+
+
+@shared_task(
+    name=services.DELIVER_TASK,
+    soft_time_limit=services.DELIVER_TIME_LIMIT - 20,
+    time_limit=services.DELIVER_TIME_LIMIT,
+)
+def deliver(notification_id: int) -> None:
+    services.deliver(notification_id=notification_id)
+
+
+@shared_task(name="notifications.requeue_due", soft_time_limit=30, time_limit=60)
+def requeue_due() -> None:
+    services.requeue_due()
