@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
+from notifications.services import notify
 from orchestration.models import Orchestration
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def orchestration_event(orchestration: Orchestration, category: str, event_seq: 
     link = f"{settings.ORCHESTRATION_LINK_BASE}/admin/orchestration/orchestration/{orchestration.id}/change/"
     try:
         with transaction.atomic():
-            _notify(
+            notify(
                 category=category,
                 subject=subject,
                 text=text,
@@ -46,13 +47,3 @@ def orchestration_event(orchestration: Orchestration, category: str, event_seq: 
             )
     except Exception:
         logger.exception("could not notify %s for orchestration %s", category, orchestration.id)
-
-
-def _notify(**message: object) -> None:
-    """Contract B's ``notifications.services.notify``; until it lands, a log line stands in."""
-    try:
-        from notifications.services import notify
-    except ImportError:
-        logger.info("notification %s (communication service not installed): %s", message["category"], message)
-        return
-    notify(**message)  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection
 
+from notifications.models import Notification
+from notifications.services import route_defaults_install
 from orchestration.models import AgentExecution, Approval, Event, Orchestration
 from orchestration.services import controls
 from orchestration.services.controls import Conflict
@@ -62,7 +64,14 @@ def worker(django_db_setup, django_db_blocker, root, tmp_path_factory):
 @pytest.fixture
 def issues(worker, fake):
     assert connection.vendor == "postgresql"
+    route_defaults_install()  # the routes' migration rows do not survive the per-test flush
     return synced_issues(fake)
+
+
+def notified(orchestration: Orchestration, category: str) -> int:
+    return Notification.objects.filter(
+        category=category, idempotency_key__startswith=f"orchestration:{orchestration.id}:"
+    ).count()
 
 
 def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fake):
@@ -88,6 +97,7 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     assert [c.id for c in jira_issue.comments if str(c.id) == comment_id]
     assert AgentExecution.objects.filter(phase_execution__orchestration=done).count() == 5
     assert done.started_at and done.finished_at and done.lease_token == ""
+    assert notified(done, "ORCHESTRATION_SUCCEEDED") == 1
     assert_history_rebuilds_state(done)
 
 
@@ -124,6 +134,7 @@ def test_exceeding_fix_attempts_fails_the_orchestration(issues, root):
     assert done.phases.filter(phase="FIX").count() == 3  # the default budget
     assert done.phases.filter(phase="TEST").count() == 4
     assert not done.phases.filter(phase="DOCUMENT").exists()
+    assert notified(done, "ORCHESTRATION_FAILED") == 1
     assert_history_rebuilds_state(done)
 
 
@@ -166,6 +177,7 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
     waiting = wait_status(orchestration.id, "AWAITING_APPROVAL")
     assert waiting.lease_token == "" and waiting.current_phase == "PLAN"
     assert Approval.objects.get(orchestration=waiting).decision == "PENDING"
+    assert notified(waiting, "ORCHESTRATION_APPROVAL_NEEDED") == 1
     # The only worker process is free: another orchestration runs to the end meanwhile.
     second = controls.start_orchestration(issue_key=other.key, auto_proceed=True)
     assert wait_status(second.id, SUCCEEDED, "FAILED").status == SUCCEEDED
