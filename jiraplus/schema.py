@@ -2,8 +2,11 @@
 
 import graphene
 
+from orchestration.schema import Mutation as OrchestrationMutation
+from orchestration.schema import Query as OrchestrationQuery
 
-class Query(graphene.ObjectType):
+
+class Query(OrchestrationQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -11,4 +14,4 @@ class Query(graphene.ObjectType):
         return "pong"
 
 
-schema = graphene.Schema(query=Query)
+schema = graphene.Schema(query=Query, mutation=OrchestrationMutation)

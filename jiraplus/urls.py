@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("graphql", csrf_exempt(AuthenticatedGraphQLView.as_view(graphiql=True))),
     path("api/", api_root, name="api-root"),
     path("healthz", health),
+    path("api/", include("orchestration.api.urls")),
 ]

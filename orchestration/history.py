@@ -97,3 +97,33 @@ def stored_state(orchestration: Orchestration) -> dict[str, Any]:
 
 def rebuild(orchestration: Orchestration) -> dict[str, Any]:
     return replay(orchestration.events.order_by("seq").values("type", "payload"))
+
+
+def describe(kind: str, payload: Mapping[str, Any]) -> str:
+    """One line for a person; empty for events too fine-grained for a timeline."""
+    key = str(payload.get("key", "")).split(":", 1)[-1].replace(":", " #")
+    lines = {
+        "CREATED": f"created for {payload.get('issue')} (auto-proceed {payload.get('auto_proceed')})",
+        "PHASE_SCHEDULED": f"{key} scheduled",
+        "PHASE_STARTED": f"{key} started, attempt {payload.get('attempt')}"
+        + (" (took over from a lost worker)" if payload.get("takeover") else ""),
+        "AGENT_FINISHED": f"{key} agent {payload.get('agent')} {payload.get('status')} "
+        f"in {payload.get('duration_ms')} ms {payload.get('error_code') or ''}".rstrip(),
+        "PHASE_RETRY_SCHEDULED": f"{key} retry at {payload.get('next_attempt_at')} "
+        f"({payload.get('error_code')})",
+        "PHASE_SUCCEEDED": f"{key} succeeded",
+        "PHASE_FAILED": f"{key} failed ({payload.get('error_code')})",
+        "PHASE_CANCELLED": f"{key} cancelled",
+        "APPROVAL_REQUESTED": f"{payload.get('phase')} awaits approval",
+        "APPROVED": f"{payload.get('phase')} approved {payload.get('comment') or ''}".rstrip(),
+        "REJECTED": f"{payload.get('phase')} rejected {payload.get('comment') or ''}".rstrip(),
+        "CANCEL_REQUESTED": "cancel requested (seen at the next checkpoint)",
+        "PAUSE_REQUESTED": "pause requested (after the running phase)",
+        "PAUSED": "paused",
+        "RESUMED": "resumed",
+        "RETRY_REQUESTED": f"retry from {payload.get('phase')}",
+        "SUCCEEDED": "SUCCEEDED",
+        "FAILED": f"FAILED {payload.get('error_code')}: {payload.get('message')}",
+        "CANCELLED": f"CANCELLED {payload.get('error_code') or ''}".rstrip(),
+    }
+    return lines.get(kind, kind)

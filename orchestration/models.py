@@ -81,7 +81,9 @@ class Orchestration(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="orch_status_lease"),
             models.Index(fields=["project", "-created_at"], name="orch_project_recent"),
         ]
-        permissions = [("operate_orchestration", "Can start, approve, reject, cancel and retry orchestrations")]
+        permissions = [
+            ("operate_orchestration", "Can start, approve, reject, cancel and retry orchestrations")
+        ]
 
     def __str__(self) -> str:
         return f"orchestration {self.pk} of {self.issue_key}"

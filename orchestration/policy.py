@@ -49,7 +49,7 @@ class PhasePolicy:
     timeout: float = 900.0
 
     def delay_after(self, attempt: int) -> timedelta:
-        """Back-off before attempt ``attempt + 1``: initial × coefficient^(attempt-1), capped."""
+        """Back-off before attempt ``attempt + 1``: initial * coefficient^(attempt-1), capped."""
         seconds = self.initial_interval * self.backoff_coefficient ** max(0, attempt - 1)
         return timedelta(seconds=min(seconds, self.max_interval))
 

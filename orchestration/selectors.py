@@ -54,7 +54,11 @@ def issue_context(issue: Issue) -> dict[str, Any]:
         "created": iso_utc(issue.created),
         "updated": iso_utc(issue.updated),
         "comments": [
-            {"author": c.author.display_name if c.author else None, "created": iso_utc(c.created), "text": c.body_text}
+            {
+                "author": c.author.display_name if c.author else None,
+                "created": iso_utc(c.created),
+                "text": c.body_text,
+            }
             for c in issue.comments.all()
         ],
         "worklogs": [

@@ -9,7 +9,10 @@ from orchestration.services import engine
 
 # The hard limit backs up phase timeouts for in-process agents that never heartbeat.
 _HARD_LIMIT = int(
-    max([settings.ORCHESTRATION_RETRY_POLICY["timeout"]] + [p.get("timeout", 0) for p in settings.ORCHESTRATION_PHASE_POLICIES.values()])
+    max(
+        [settings.ORCHESTRATION_RETRY_POLICY["timeout"]]
+        + [p.get("timeout", 0) for p in settings.ORCHESTRATION_PHASE_POLICIES.values()]
+    )
     + 60
 )
 

@@ -66,7 +66,7 @@ class PermanentAgentError(AgentError):
     code = "AGENT_PERMANENT"
 
 
-class Cancelled(Exception):  # noqa: N818 - a signal, not a failure
+class Cancelled(Exception):
     """Raised by ``AgentContext.heartbeat`` when the orchestration was cancelled or lost its lease."""
 
 
@@ -104,4 +104,6 @@ def agents_for(phase: str) -> list[Agent]:
     try:
         return [_agent(path) for path in paths]
     except ImportError as problem:
-        raise PermanentAgentError(f"Cannot load an agent for {phase}: {problem}", code="AGENT_CONFIG") from None
+        raise PermanentAgentError(
+            f"Cannot load an agent for {phase}: {problem}", code="AGENT_CONFIG"
+        ) from None

@@ -21,7 +21,7 @@ import shlex
 import signal
 import subprocess
 import time
-import xml.etree.ElementTree as ET  # noqa: S405 - parses a report our own command wrote
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,29 @@ OUTPUT_TAIL = 4000
 
 
 def workdir_for(task: AgentTask) -> Path:
-    return Path(settings.ORCHESTRATION_WORKDIR.format(issue_key=task.issue["key"], orchestration_id=task.orchestration_id))
+    return Path(
+        settings.ORCHESTRATION_WORKDIR.format(
+            issue_key=task.issue["key"], orchestration_id=task.orchestration_id
+        )
+    )
+
+
+def _resolve_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+# Resolved before any fork: the child (see _die_with_parent) must not load libraries or take locks.
+_PRCTL = _resolve_prctl()
+_PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
     """Linux: the command gets SIGKILL if the worker process running it dies (no orphaned commands)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def junit_summary(path: Path) -> dict[str, Any]:
@@ -71,7 +87,9 @@ class CommandAgent:
         command = settings.ORCHESTRATION_COMMANDS.get(task.phase, "")
         if not command:
             return PhaseResult(
-                True, {"skipped": True}, summary=f"no command configured for {task.phase} (ORCHESTRATION_{task.phase}_COMMAND)"
+                True,
+                {"skipped": True},
+                summary=f"no command configured for {task.phase} (ORCHESTRATION_{task.phase}_COMMAND)",
             )
         workdir = workdir_for(task)
         state = workdir / ".orchestration"
@@ -79,15 +97,16 @@ class CommandAgent:
         stem = task.idempotency_key.replace(":", "_")
         marker = state / f"{stem}.result.json"
         if marker.exists():  # finished before a crash or lost lease: replay, don't run it again
-            saved = json.loads(marker.read_text())
-            return self._result(task, saved, replayed=True)
+            return self._result(task, json.loads(marker.read_text()), replayed=True)
         input_file = state / f"{stem}.input.json"
         input_file.write_text(json.dumps({"issue": task.issue, "previous": task.previous}, default=str))
         junit = workdir / settings.ORCHESTRATION_TEST_JUNIT_XML if task.phase == "TEST" else None
         if junit is not None and junit.exists():
             junit.unlink()  # a stale report must not decide this run
         log_path = state / f"{stem}.attempt{task.attempt}.log"
-        exit_code = self._execute(command, task, ctx, workdir, input_file, log_path)
+        exit_code = self._execute(
+            command=command, task=task, ctx=ctx, workdir=workdir, input_file=input_file, log_path=log_path
+        )
         output = log_path.read_text(errors="replace")[-OUTPUT_TAIL:]
         if exit_code in settings.ORCHESTRATION_TRANSIENT_EXIT_CODES:
             raise TransientAgentError(f"exit code {exit_code}: {output[-300:]}", code="COMMAND_TRANSIENT")
@@ -96,14 +115,23 @@ class CommandAgent:
             try:
                 saved["junit"] = junit_summary(junit)
             except (ET.ParseError, ValueError) as problem:
-                raise PermanentAgentError(f"unreadable JUnit report {junit}: {problem}", code="BAD_JUNIT") from None
+                raise PermanentAgentError(
+                    f"unreadable JUnit report {junit}: {problem}", code="BAD_JUNIT"
+                ) from None
         tmp = marker.with_suffix(".tmp")
         tmp.write_text(json.dumps(saved))
         os.replace(tmp, marker)
         return self._result(task, saved, replayed=False)
 
     def _execute(
-        self, command: str, task: AgentTask, ctx: AgentContext, workdir: Path, input_file: Path, log_path: Path
+        self,
+        *,
+        command: str,
+        task: AgentTask,
+        ctx: AgentContext,
+        workdir: Path,
+        input_file: Path,
+        log_path: Path,
     ) -> int:
         env = {
             **os.environ,
@@ -118,7 +146,7 @@ class CommandAgent:
         timeout = settings.ORCHESTRATION_COMMAND_TIMEOUT
         ends = time.monotonic() + timeout
         with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: PLW1509 - preexec only calls prctl
+            process = subprocess.Popen(
                 shlex.split(command),
                 cwd=workdir,
                 env=env,
@@ -126,7 +154,7 @@ class CommandAgent:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group, so a timeout or cancel kills all of it
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - calls one pre-resolved libc function
             )
             try:
                 while True:
@@ -136,7 +164,9 @@ class CommandAgent:
                         pass
                     ctx.heartbeat()
                     if time.monotonic() > ends:
-                        raise TransientAgentError(f"{command!r} ran longer than {timeout:.0f}s", code="COMMAND_TIMEOUT")
+                        raise TransientAgentError(
+                            f"{command!r} ran longer than {timeout:.0f}s", code="COMMAND_TIMEOUT"
+                        )
             except (Cancelled, TransientAgentError):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)

@@ -10,7 +10,13 @@ from typing import Any
 
 from django.conf import settings
 
-from orchestration.agents import AgentContext, AgentTask, PermanentAgentError, PhaseResult, TransientAgentError
+from orchestration.agents import (
+    AgentContext,
+    AgentTask,
+    PermanentAgentError,
+    PhaseResult,
+    TransientAgentError,
+)
 from orchestration.models import Orchestration
 from sync.jira.adf import adf_to_text
 from sync.jira.errors import JiraError
@@ -19,14 +25,21 @@ from sync.services.sites import client_for
 
 def report_markdown(task: AgentTask) -> str:
     issue = task.issue
-    lines = [f"# Orchestration report: {issue['key']} {issue['summary']}", "", "| Phase | Run | Result |", "|---|---|---|"]
+    lines = [
+        f"# Orchestration report: {issue['key']} {issue['summary']}",
+        "",
+        "| Phase | Run | Result |",
+        "|---|---|---|",
+    ]
     for execution in task.history:
         output = execution["output"] or {}
         junit = output.get("junit")
         detail = f"{junit['tests']} tests, {junit['failed']} failed" if junit else ""
         if "exit_code" in output and not junit:
             detail = f"exit code {output['exit_code']}"
-        lines.append(f"| {execution['phase']} | {execution['iteration']} | {execution['state']} {detail} |".rstrip())
+        lines.append(
+            f"| {execution['phase']} | {execution['iteration']} | {execution['state']} {detail} |".rstrip()
+        )
     plan = task.previous.get("PLAN", {})
     if plan.get("acceptance_criteria"):
         lines += ["", "## Acceptance criteria", ""] + [f"- {c}" for c in plan["acceptance_criteria"]]
@@ -43,7 +56,9 @@ class DocumentAgent:
         outputs: dict[str, Any] = {"report": report, "jira_comment_id": None, "jira_transition": None}
         if settings.ORCHESTRATION_JIRA_COMMENT or settings.ORCHESTRATION_JIRA_TRANSITION:
             self._publish(task, report, outputs)
-        return PhaseResult(True, outputs, artifacts=[{"name": "report.md", "content": report}], summary="report written")
+        return PhaseResult(
+            True, outputs, artifacts=[{"name": "report.md", "content": report}], summary="report written"
+        )
 
     def _publish(self, task: AgentTask, report: str, outputs: dict[str, Any]) -> None:
         orchestration = Orchestration.objects.select_related("issue__site").get(id=task.orchestration_id)
@@ -58,7 +73,11 @@ class DocumentAgent:
                         for c in page
                         if marker in adf_to_text(c.get("body"))
                     ]
-                    posted = existing[0] if existing else client.add_comment(str(issue.jira_id), f"{report}\n{marker}")
+                    posted = (
+                        existing[0]
+                        if existing
+                        else client.add_comment(str(issue.jira_id), f"{report}\n{marker}")
+                    )
                     outputs["jira_comment_id"] = str(posted.get("id"))
                 target = settings.ORCHESTRATION_JIRA_TRANSITION
                 if target:
@@ -66,8 +85,12 @@ class DocumentAgent:
                     current = str((fields.get("status") or {}).get("name", ""))
                     # Already there (a retry, or a person moved it): nothing to do.
                     done = current.lower() == target.strip().lower()
-                    outputs["jira_transition"] = current if done else client.transition_issue(str(issue.jira_id), target)
+                    outputs["jira_transition"] = (
+                        current if done else client.transition_issue(str(issue.jira_id), target)
+                    )
         except JiraError as error:
             if error.retryable:
-                raise TransientAgentError(f"{error.code}: {error.message}", code=f"JIRA_{error.code}") from None
+                raise TransientAgentError(
+                    f"{error.code}: {error.message}", code=f"JIRA_{error.code}"
+                ) from None
             raise PermanentAgentError(f"{error.code}: {error.message}", code=f"JIRA_{error.code}") from None

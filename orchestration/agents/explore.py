@@ -31,7 +31,9 @@ class ExploreAgent:
         ]
         if issue["sprints"]:
             current = issue["sprints"][-1]
-            lines.append(f"- Sprint: {current['name']} ({current['state']}); goal: {current['goal'] or 'none'}")
+            lines.append(
+                f"- Sprint: {current['name']} ({current['state']}); goal: {current['goal'] or 'none'}"
+            )
         if issue["parent"]:
             parent = issue["parent"]
             lines.append(f"- Parent: {parent['key']} {parent['summary']} ({parent['status']})")

@@ -17,7 +17,9 @@ class PlannerAgent:
         if explored is None or "brief" not in explored:
             raise PermanentAgentError("PLAN needs EXPLORE's brief", code="MISSING_INPUT")
         issue = task.issue
-        criteria = [m.group(1) for line in (issue["description"] or "").splitlines() if (m := _BULLET.match(line))]
+        criteria = [
+            m.group(1) for line in (issue["description"] or "").splitlines() if (m := _BULLET.match(line))
+        ]
         if not criteria:
             criteria = [f"{issue['summary']} works as described"]
         steps = [f"Read the brief of {issue['key']} and the code it touches"]

@@ -83,13 +83,15 @@ def start_orchestration(*, issue_key: str, auto_proceed: bool = False, actor: st
     return orchestration
 
 
-def _decide(orchestration_id: int, decision: str, *, actor: str, comment: str) -> tuple[Orchestration, Approval]:
+def _decide(
+    orchestration_id: int, decision: str, *, actor: str, comment: str
+) -> tuple[Orchestration, Approval]:
     """Close the pending approval; the conditional UPDATE lets exactly one of concurrent deciders win."""
     orchestration = _get(orchestration_id)
     approval = orchestration.approvals.filter(decision=Approval.Decision.PENDING).first()
-    won = approval is not None and Approval.objects.filter(id=approval.id, decision=Approval.Decision.PENDING).update(
-        decision=decision, decided_by=actor, decided_at=timezone.now(), comment=comment
-    )
+    won = approval is not None and Approval.objects.filter(
+        id=approval.id, decision=Approval.Decision.PENDING
+    ).update(decision=decision, decided_by=actor, decided_at=timezone.now(), comment=comment)
     if not won or orchestration.status != Status.AWAITING_APPROVAL:
         raise Conflict(
             f"Orchestration {orchestration_id} is {orchestration.status}, not awaiting approval",
@@ -102,7 +104,9 @@ def _decide(orchestration_id: int, decision: str, *, actor: str, comment: str) -
 
 @transaction.atomic
 def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
-    orchestration, approval = _decide(orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment)
+    orchestration, approval = _decide(
+        orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment
+    )
     following = next_after(
         approval.phase,
         success=True,
@@ -121,7 +125,9 @@ def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Or
 
 @transaction.atomic
 def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
-    orchestration, approval = _decide(orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment)
+    orchestration, approval = _decide(
+        orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment
+    )
     finish(
         orchestration,
         Status.CANCELLED,
@@ -159,7 +165,9 @@ def retry_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
     idempotency key, fresh fix budget); completed phases are not run again."""
     orchestration = _get(orchestration_id)
     if orchestration.status != Status.FAILED:
-        raise Conflict(f"Only failed orchestrations can be retried; {orchestration_id} is {orchestration.status}")
+        raise Conflict(
+            f"Only failed orchestrations can be retried; {orchestration_id} is {orchestration.status}"
+        )
     failed = current_execution(orchestration)
     if failed is None:
         raise Conflict(f"Orchestration {orchestration_id} never ran a phase")

@@ -128,7 +128,9 @@ def _claim(orchestration_id: int, step: int, worker: str) -> Claimed | str | Non
         if execution.state == PhaseExecution.State.RUNNING:
             # Takeover: the previous holder's lease expired, so its worker died (or was killed by a time
             # limit). Each takeover counts as an attempt, which stops a poison phase from looping forever.
-            logger.warning("orchestration %s: taking over %s after a lost worker", orchestration_id, execution)
+            logger.warning(
+                "orchestration %s: taking over %s after a lost worker", orchestration_id, execution
+            )
             if execution.attempt >= policy.max_attempts:
                 _fail_phase(orchestration, execution, "WORKER_LOST", "The worker died on every attempt")
                 return "failed"
@@ -204,7 +206,11 @@ class Lease:
             PhaseExecution.objects.filter(id=self.execution_id).update(checkpoint=checkpoint)
         if timezone.now() > self._deadline:
             self.timed_out.set()
-        for flag, reason in ((self.lost, "lease lost"), (self.cancelled, "cancelled"), (self.timed_out, "timeout")):
+        for flag, reason in (
+            (self.lost, "lease lost"),
+            (self.cancelled, "cancelled"),
+            (self.timed_out, "timeout"),
+        ):
             if flag.is_set():
                 raise Cancelled(reason)
 
@@ -236,7 +242,9 @@ def _run_agents(claimed: Claimed, lease: Lease) -> list[Outcome]:
         agents = agent_api.agents_for(claimed.execution.phase)
         task = _task_for(claimed)
     except AgentError as error:
-        return [Outcome("engine", AgentExecution.Status.ERROR, 0, error_code=error.code, message=error.message)]
+        return [
+            Outcome("engine", AgentExecution.Status.ERROR, 0, error_code=error.code, message=error.message)
+        ]
     if len(agents) == 1:
         return [_run_one(agents[0], task, lease)]
     # Several agents run side by side in this task, under its one lease; see docs/orchestration.md.
@@ -274,19 +282,33 @@ def _run_one(agent: Agent, task: AgentTask, lease: Lease) -> Outcome:
             transient=error.transient,
         )
     except DatabaseError as error:
-        return outcome("ERROR", error_code="DATABASE", error_type=type(error).__name__, message=str(error), transient=True)
+        return outcome(
+            "ERROR",
+            error_code="DATABASE",
+            error_type=type(error).__name__,
+            message=str(error),
+            transient=True,
+        )
     except Exception as error:
         logger.exception("agent %s crashed in %s", agent.name, task.idempotency_key)
-        return outcome("ERROR", error_code="AGENT_CRASHED", error_type=type(error).__name__, message=repr(error))
+        return outcome(
+            "ERROR", error_code="AGENT_CRASHED", error_type=type(error).__name__, message=repr(error)
+        )
     return outcome("SUCCEEDED" if result.success else "FAILED", result=result)
 
 
 def _commit(claimed: Claimed, lease: Lease) -> str:
     execution = claimed.execution
     with transaction.atomic():
-        orchestration = locked(claimed.orchestration.id, lease_token=claimed.token, step=claimed.orchestration.step)
+        orchestration = locked(
+            claimed.orchestration.id, lease_token=claimed.token, step=claimed.orchestration.step
+        )
         if orchestration is None:
-            logger.warning("orchestration %s lost its lease during %s; outcome dropped", claimed.orchestration.id, execution)
+            logger.warning(
+                "orchestration %s lost its lease during %s; outcome dropped",
+                claimed.orchestration.id,
+                execution,
+            )
             return "lease-lost"
         for o in claimed.outcomes:
             _record_agent(orchestration, execution, o)
@@ -373,7 +395,9 @@ def _fail_phase(orchestration: Orchestration, execution: PhaseExecution, code: s
     finish(orchestration, Status.FAILED, error_code=code, message=f"{execution.phase}: {message}")
 
 
-def _on_results(orchestration: Orchestration, execution: PhaseExecution, results: Sequence[PhaseResult]) -> str:
+def _on_results(
+    orchestration: Orchestration, execution: PhaseExecution, results: Sequence[PhaseResult]
+) -> str:
     success = all(r.success for r in results)
     outputs: dict[str, Any] = {}
     for r in results:
@@ -403,7 +427,12 @@ def _on_results(orchestration: Orchestration, execution: PhaseExecution, results
         max_fix_attempts=orchestration.max_fix_attempts,
     )
     if following.error_code:
-        finish(orchestration, Status.FAILED, error_code=following.error_code, message=f"{execution.phase}: {summary}")
+        finish(
+            orchestration,
+            Status.FAILED,
+            error_code=following.error_code,
+            message=f"{execution.phase}: {summary}",
+        )
         return "failed"
     if orchestration.cancel_requested:
         finish(orchestration, Status.CANCELLED, actor="system")
@@ -447,12 +476,16 @@ def reap(*, now: datetime | None = None) -> list[int]:
             Orchestration.objects.filter(id=orchestration_id, step=step).update(heartbeat_at=now)
             enqueue(orchestration_id, step)
         revived.append(orchestration_id)
-    overdue = Orchestration.objects.filter(deadline_at__lt=now, status__in=[Status.AWAITING_APPROVAL, Status.PAUSED])
+    overdue = Orchestration.objects.filter(
+        deadline_at__lt=now, status__in=[Status.AWAITING_APPROVAL, Status.PAUSED]
+    )
     for orchestration_id in overdue.values_list("id", flat=True):
         with transaction.atomic():
             orchestration = locked(orchestration_id, status__in=[Status.AWAITING_APPROVAL, Status.PAUSED])
             if orchestration is not None:
-                finish(orchestration, Status.FAILED, error_code="DEADLINE_EXCEEDED", message="Deadline passed")
+                finish(
+                    orchestration, Status.FAILED, error_code="DEADLINE_EXCEEDED", message="Deadline passed"
+                )
     if revived:
         logger.warning("reaper re-published %d orchestrations: %s", len(revived), revived)
     return revived

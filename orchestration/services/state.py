@@ -54,7 +54,9 @@ def bump(orchestration: Orchestration, **changes: Any) -> None:
     orchestration.refresh_from_db()
 
 
-def schedule(orchestration: Orchestration, phase: str, *, actor: str = "", run: bool = True) -> PhaseExecution:
+def schedule(
+    orchestration: Orchestration, phase: str, *, actor: str = "", run: bool = True
+) -> PhaseExecution:
     """Create the next execution of ``phase`` (its idempotency key is fixed here) and, unless the
     orchestration is to stay put (paused), publish it."""
     iteration = orchestration.phases.filter(phase=phase).count() + 1
@@ -90,7 +92,11 @@ def finish(
     """Terminal transition: the unfinished phase execution is cancelled, a pending approval closed."""
     now = timezone.now()
     execution = current_execution(orchestration)
-    open_states = [PhaseExecution.State.PENDING, PhaseExecution.State.RUNNING, PhaseExecution.State.RETRY_WAIT]
+    open_states = [
+        PhaseExecution.State.PENDING,
+        PhaseExecution.State.RUNNING,
+        PhaseExecution.State.RETRY_WAIT,
+    ]
     if execution is not None and execution.state in open_states:
         PhaseExecution.objects.filter(id=execution.id).update(
             state=PhaseExecution.State.CANCELLED, finished_at=now, lease_expires_at=None, next_attempt_at=None

@@ -463,16 +463,23 @@ class JiraClient:
     def transition_issue(self, issue_id: str, to_status: str) -> str:
         """Move the issue to the status named ``to_status`` (or the transition of that name)."""
         path = f"/rest/api/{self.api}/issue/{issue_id}/transitions"
-        transitions = _expect_list(_expect_dict(self._get(path), "transitions").get("transitions"), "transitions")
+        transitions = _expect_list(
+            _expect_dict(self._get(path), "transitions").get("transitions"), "transitions"
+        )
         wanted = to_status.strip().lower()
         for transition in transitions:
-            names = {str(transition.get("name", "")).lower(), str((transition.get("to") or {}).get("name", "")).lower()}
+            names = {
+                str(transition.get("name", "")).lower(),
+                str((transition.get("to") or {}).get("name", "")).lower(),
+            }
             if wanted in names:
                 self._post(path, {"transition": {"id": str(transition["id"])}})
                 return str((transition.get("to") or {}).get("name") or transition.get("name"))
         available = ", ".join(str(t.get("name")) for t in transitions)
         raise make_error(
-            JiraErrorCode.BAD_REQUEST, endpoint="transitions", detail=f"no transition to '{to_status}' ({available})"
+            JiraErrorCode.BAD_REQUEST,
+            endpoint="transitions",
+            detail=f"no transition to '{to_status}' ({available})",
         )
 
     # --- paging ----------------------------------------------------------------------------------

@@ -48,5 +48,10 @@ def test_sigkill_during_code_resumes_code_without_rerunning_finished_phases(
     assert (home / "effects.log").read_text().splitlines().count(code.idempotency_key) == 1
     starts = Event.objects.filter(orchestration=done, type="PHASE_STARTED", payload__key=code.idempotency_key)
     assert [e.payload["takeover"] for e in starts.order_by("seq")] == [False, True]
-    assert AgentExecution.objects.filter(phase_execution__phase__in=["EXPLORE", "PLAN"], phase_execution__orchestration=done).count() == 2
+    assert (
+        AgentExecution.objects.filter(
+            phase_execution__phase__in=["EXPLORE", "PLAN"], phase_execution__orchestration=done
+        ).count()
+        == 2
+    )
     assert_history_rebuilds_state(done)

@@ -5,6 +5,7 @@ real subprocess commands for CODE/TEST/FIX and the fake Jira over HTTP for the s
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import redis
 from celery import current_app
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
 from notifications.models import Notification
@@ -44,7 +46,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fake() -> FakeJira:
+def fake() -> Iterator[FakeJira]:
     with FakeJira(config=FAKE_CONFIG) as fake:
         yield fake
 
@@ -152,7 +154,9 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     retries = list(Event.objects.filter(orchestration=failed, type="PHASE_RETRY_SCHEDULED").order_by("seq"))
     assert len(retries) == 2  # attempts 1 and 2 waited; attempt 3 was the last
     # The durable timers were stored with growing back-off: 0.2 s, then 0.4 s.
-    delays = [(datetime.fromisoformat(e.payload["next_attempt_at"]) - e.created_at).total_seconds() for e in retries]
+    delays = [
+        (datetime.fromisoformat(e.payload["next_attempt_at"]) - e.created_at).total_seconds() for e in retries
+    ]
     assert 0.15 < delays[0] < 0.3 and 0.35 < delays[1] < 0.5, delays
 
     retried = controls.retry_orchestration(orchestration_id=failed.id, actor="bob")
@@ -219,12 +223,18 @@ def test_reject_ends_the_orchestration_without_running_code(issues, root):
     orchestration = controls.start_orchestration(issue_key=issue.key)
     wait_status(orchestration.id, "AWAITING_APPROVAL")
 
-    rejected = controls.reject_phase(orchestration_id=orchestration.id, actor="erin", comment="wrong approach")
+    rejected = controls.reject_phase(
+        orchestration_id=orchestration.id, actor="erin", comment="wrong approach"
+    )
 
     assert rejected.status == "CANCELLED" and rejected.error_code == "REJECTED"
     assert "wrong approach" in rejected.error_message
     approval = Approval.objects.get(orchestration=rejected)
-    assert (approval.decision, approval.comment, approval.decided_by) == ("REJECTED", "wrong approach", "erin")
+    assert (approval.decision, approval.comment, approval.decided_by) == (
+        "REJECTED",
+        "wrong approach",
+        "erin",
+    )
     with pytest.raises(Conflict):
         controls.approve_phase(orchestration_id=orchestration.id, actor="frank")
     assert not rejected.phases.filter(phase="CODE").exists() and calls(home) == []
@@ -286,3 +296,15 @@ def test_pause_holds_the_next_phase_until_resume(issues, root):
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
     assert done.status == SUCCEEDED
     assert_history_rebuilds_state(done)
+
+
+def test_orchestrate_command_follows_the_phases_live(issues, root, capsys):
+    issue = issues[10]
+    script_behaviour(root, issue)
+
+    call_command("orchestrate", issue.key, "--auto-proceed", "--wait", "--timeout", "60")
+
+    out = capsys.readouterr().out
+    for line in ("EXPLORE #1 started", "CODE #1 succeeded", "TEST #1 succeeded", "DOCUMENT #1 succeeded"):
+        assert line in out
+    assert out.rstrip().endswith("SUCCEEDED")
