@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -101,16 +102,10 @@ def timeline(orchestration: Orchestration) -> list[Event]:
     return list(Event.objects.filter(orchestration=orchestration).order_by("seq"))
 
 
-def latest_outputs(orchestration_id: int) -> dict[str, dict[str, Any]]:
+def latest_outputs(executions: Iterable[PhaseExecution]) -> dict[str, dict[str, Any]]:
     """Phase -> outputs of its latest successful execution (what the next phase's agents build on)."""
-    outputs: dict[str, dict[str, Any]] = {}
-    for phase, output in (
-        PhaseExecution.objects.filter(orchestration_id=orchestration_id, state=PhaseExecution.State.SUCCEEDED)
-        .order_by("id")
-        .values_list("phase", "output")
-    ):
-        outputs[phase] = output
-    return outputs
+    ordered = sorted(executions, key=lambda e: e.id)
+    return {e.phase: e.output for e in ordered if e.state == PhaseExecution.State.SUCCEEDED}
 
 
 def _percentile(values: list[int], fraction: float) -> int | None:

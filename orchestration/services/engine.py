@@ -134,27 +134,34 @@ def _claim(orchestration_id: int, step: int, worker: str) -> Claimed | str | Non
             if execution.attempt >= policy.max_attempts:
                 _fail_phase(orchestration, execution, "WORKER_LOST", "The worker died on every attempt")
                 return "failed"
-        PhaseExecution.objects.filter(id=execution.id).update(
-            state=PhaseExecution.State.RUNNING,
-            attempt=execution.attempt + 1,
-            worker=worker,
-            started_at=execution.started_at or now,
-            lease_expires_at=now + lease_delta(),
-            next_attempt_at=None,
-        )
-        Orchestration.objects.filter(id=orchestration_id).update(
-            status=Status.RUNNING, started_at=orchestration.started_at or now, next_attempt_at=None
-        )
+        takeover = execution.state == PhaseExecution.State.RUNNING
+        started = {
+            "state": PhaseExecution.State.RUNNING,
+            "attempt": execution.attempt + 1,
+            "worker": worker,
+            "started_at": execution.started_at or now,
+            "lease_expires_at": now + lease_delta(),
+            "next_attempt_at": None,
+        }
+        PhaseExecution.objects.filter(id=execution.id).update(**started)
+        running = {
+            "status": Status.RUNNING,
+            "started_at": orchestration.started_at or now,
+            "next_attempt_at": None,
+        }
+        Orchestration.objects.filter(id=orchestration_id).update(**running)
         record(
             orchestration,
             "PHASE_STARTED",
             actor=worker,
             key=execution.idempotency_key,
             attempt=execution.attempt + 1,
-            takeover=execution.state == PhaseExecution.State.RUNNING,
+            takeover=takeover,
         )
-        execution.refresh_from_db()
-        orchestration.refresh_from_db()
+        for name, value in started.items():
+            setattr(execution, name, value)
+        for name, value in running.items():
+            setattr(orchestration, name, value)
     return Claimed(orchestration, execution, token, policy)
 
 
@@ -221,9 +228,9 @@ class Lease:
 
 def _task_for(claimed: Claimed) -> AgentTask:
     orchestration, execution = claimed.orchestration, claimed.execution
+    earlier = list(orchestration.phases.exclude(id=execution.id).order_by("id"))
     history = [
-        {"phase": p.phase, "iteration": p.iteration, "state": p.state, "output": p.output}
-        for p in orchestration.phases.exclude(id=execution.id).order_by("id")
+        {"phase": p.phase, "iteration": p.iteration, "state": p.state, "output": p.output} for p in earlier
     ]
     return AgentTask(
         orchestration_id=orchestration.id,
@@ -232,7 +239,7 @@ def _task_for(claimed: Claimed) -> AgentTask:
         attempt=execution.attempt,
         idempotency_key=execution.idempotency_key,
         issue=selectors.issue_context(orchestration.issue),
-        previous=selectors.latest_outputs(orchestration.id),
+        previous=selectors.latest_outputs(earlier),
         history=history,
     )
 

@@ -26,7 +26,11 @@ def locked(orchestration_id: int, **conditions: Any) -> Orchestration | None:
 
 
 def record(orchestration: Orchestration, kind: str, *, actor: str = "", **payload: Any) -> Event:
-    last = orchestration.events.aggregate(last=Max("seq"))["last"] or 0
+    # The row lock serialises writers, so the last number read once per locked instance stays ours.
+    last = getattr(orchestration, "_last_event_seq", None)
+    if last is None:
+        last = orchestration.events.aggregate(last=Max("seq"))["last"] or 0
+    orchestration._last_event_seq = last + 1  # type: ignore[attr-defined]
     return Event.objects.create(
         orchestration=orchestration,
         seq=last + 1,
@@ -51,7 +55,9 @@ def bump(orchestration: Orchestration, **changes: Any) -> None:
     """Save ``changes``, release any lease and move ``step`` on, so older messages become no-ops."""
     changes.update(lease_token="", lease_expires_at=None, heartbeat_at=timezone.now())
     Orchestration.objects.filter(id=orchestration.id).update(step=F("step") + 1, **changes)
-    orchestration.refresh_from_db()
+    for name, value in changes.items():  # the row is locked: what we wrote is what it holds
+        setattr(orchestration, name, value)
+    orchestration.step += 1
 
 
 def schedule(

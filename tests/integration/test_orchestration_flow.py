@@ -245,7 +245,7 @@ def test_cancel_during_fix_is_seen_at_the_next_checkpoint(issues, root):
     issue = issues[7]
     home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep": 60})
     orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
-    wait_until(lambda: calls(home, "FIX"), timeout=60, what="FIX to start")
+    wait_until(lambda: calls(home, "FIX"), timeout=60, message="FIX to start")
 
     requested = controls.cancel_orchestration(orchestration_id=orchestration.id, actor="gina")
     assert requested.status == "RUNNING" and requested.cancel_requested  # a phase is running: checkpoint
@@ -265,7 +265,7 @@ def test_duplicate_test_message_is_a_noop(issues, root, worker):
     issue = issues[8]
     home = script_behaviour(root, issue, TEST={"sleep": 2})
     orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
-    wait_until(lambda: calls(home, "TEST"), what="TEST to start")
+    wait_until(lambda: calls(home, "TEST"), message="TEST to start")
     step = Orchestration.objects.get(id=orchestration.id).step
 
     current_app.send_task("orchestration.advance", args=[orchestration.id, step], queue="orchestration")
@@ -284,7 +284,7 @@ def test_pause_holds_the_next_phase_until_resume(issues, root):
     issue = issues[9]
     home = script_behaviour(root, issue, CODE={"sleep": 1.5})
     orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
-    wait_until(lambda: calls(home, "CODE"), what="CODE to start")
+    wait_until(lambda: calls(home, "CODE"), message="CODE to start")
 
     controls.pause_orchestration(orchestration_id=orchestration.id, actor="hal")
     paused = wait_status(orchestration.id, "PAUSED")

@@ -91,7 +91,10 @@ def test_graphql_orchestration_list_costs_a_constant_number_of_queries(
     for n in range(5):
         issue = stored_issue(f"Q{n}-1")
         controls.start_orchestration(issue_key=issue.key)
-    query = "{ orchestrations { id projectKey phases { phase agents { agent } } approvals { phase } events { type } } }"
+    query = (
+        "{ orchestrations { id projectKey phases { phase agents { agent } } approvals { phase } "
+        "events { type } } }"
+    )
     with django_assert_max_num_queries(9):  # session + user + ids + orchestrations + 4 prefetches (+ slack)
         data = graphql(operator, query)
     assert len(data["orchestrations"]) == 5
@@ -179,7 +182,8 @@ def test_graphql_mutation_payload_is_json_serialisable_for_all_controls(operator
     ):
         data = graphql(
             operator,
-            f'mutation {{ {mutation}(id: "{orchestration.id}") {{ orchestration {{ status }} errors {{ code }} }} }}',
+            f'mutation {{ {mutation}(id: "{orchestration.id}") '
+            "{ orchestration { status } errors { code } } }",
         )[mutation]
         json.dumps(data)
         assert data["errors"] == [] or mutation == "retryOrchestration"
