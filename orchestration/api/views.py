@@ -42,6 +42,7 @@ class NewestFirst(CursorPagination):
 
 class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     pagination_class = NewestFirst
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if self.action == "list":

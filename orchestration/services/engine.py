@@ -380,6 +380,7 @@ def _on_errors(
             key=execution.idempotency_key,
             attempt=execution.attempt,
             next_attempt_at=due.isoformat(),
+            delay_s=delay.total_seconds(),
             error_code=first.error_code,
         )
         if delay.total_seconds() <= MAX_COUNTDOWN:
