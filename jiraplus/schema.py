@@ -14,4 +14,8 @@ class Query(OrchestrationQuery, graphene.ObjectType):
         return "pong"
 
 
-schema = graphene.Schema(query=Query, mutation=OrchestrationMutation)
+class Mutation(OrchestrationMutation, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

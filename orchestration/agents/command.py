@@ -146,16 +146,21 @@ class CommandAgent:
         timeout = settings.ORCHESTRATION_COMMAND_TIMEOUT
         ends = time.monotonic() + timeout
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                shlex.split(command),
-                cwd=workdir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, so a timeout or cancel kills all of it
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - calls one pre-resolved libc function
-            )
+            try:
+                process = subprocess.Popen(
+                    shlex.split(command),
+                    cwd=workdir,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: a timeout or cancel kills all of it
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - calls one pre-resolved libc function
+                )
+            except OSError as problem:  # a missing executable or an unusable working directory
+                raise PermanentAgentError(
+                    f"cannot run {command!r}: {problem}", code="COMMAND_NOT_RUNNABLE"
+                ) from None
             try:
                 while True:
                     try:

@@ -4,6 +4,7 @@ real subprocess commands for CODE/TEST/FIX and the fake Jira over HTTP for the s
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,8 @@ from django.db import connection
 
 from notifications.models import Notification
 from notifications.services import route_defaults_install
+from orchestration.agents.explore import ExploreAgent
+from orchestration.agents.noop import NoopAgent
 from orchestration.models import AgentExecution, Approval, Event, Orchestration
 from orchestration.services import controls
 from orchestration.services.controls import Conflict
@@ -57,7 +60,12 @@ def worker(django_db_setup, django_db_blocker, root, tmp_path_factory):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     processes = Processes(tmp_path_factory.mktemp("celery"))
     worker = processes.worker(
-        ORCHESTRATION_JIRA_COMMENT="true", ORCHESTRATION_JIRA_TRANSITION="In Review", **worker_env(root)
+        ORCHESTRATION_JIRA_COMMENT="true",
+        ORCHESTRATION_JIRA_TRANSITION="In Review",
+        # Two agents side by side in EXPLORE; a short start-to-close timeout for FIX.
+        ORCHESTRATION_AGENTS_EXPLORE=f"{ExploreAgent.__module__}.ExploreAgent,{NoopAgent.__module__}.NoopAgent",
+        ORCHESTRATION_PHASE_POLICIES=json.dumps({"FIX": {"timeout": 6}}),
+        **worker_env(root),
     )
     yield worker
     processes.stop_all()
@@ -87,6 +95,14 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     assert phase_trail(done) == [(p, SUCCEEDED) for p in ("EXPLORE", "PLAN", "CODE", "TEST", "DOCUMENT")]
     outputs = {p.phase: p.output for p in done.phases.all()}
     assert issue.key in outputs["EXPLORE"]["brief"] and issue.summary in outputs["EXPLORE"]["brief"]
+    assert outputs["EXPLORE"]["noop"] is True  # both EXPLORE agents' outputs, merged
+    explore_agents = AgentExecution.objects.filter(
+        phase_execution__orchestration=done, phase_execution__phase="EXPLORE"
+    )
+    assert sorted(explore_agents.values_list("agent", "status")) == [
+        ("explore", SUCCEEDED),
+        ("noop", SUCCEEDED),
+    ]
     assert outputs["PLAN"]["steps"] and outputs["PLAN"]["acceptance_criteria"]
     assert outputs["TEST"]["junit"] == {"tests": 2, "failed": 0, "skipped": 0, "failed_tests": []}
     assert "| TEST | 1 | SUCCEEDED 2 tests, 0 failed |" in outputs["DOCUMENT"]["report"]
@@ -97,7 +113,7 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     assert jira_issue is not None and jira_issue.status == "In Review"
     comment_id = outputs["DOCUMENT"]["jira_comment_id"]
     assert [c.id for c in jira_issue.comments if str(c.id) == comment_id]
-    assert AgentExecution.objects.filter(phase_execution__orchestration=done).count() == 5
+    assert AgentExecution.objects.filter(phase_execution__orchestration=done).count() == 6
     assert done.started_at and done.finished_at and done.lease_token == ""
     assert notified(done, "ORCHESTRATION_SUCCEEDED") == 1
     assert_history_rebuilds_state(done)
@@ -307,3 +323,36 @@ def test_orchestrate_command_follows_the_phases_live(issues, root, capsys):
     for line in ("EXPLORE #1 started", "CODE #1 succeeded", "TEST #1 succeeded", "DOCUMENT #1 succeeded"):
         assert line in out
     assert out.rstrip().endswith("SUCCEEDED")
+
+
+def test_a_failing_code_command_fails_the_phase_without_retrying(issues, root):
+    issue = issues[11]
+    home = script_behaviour(root, issue, CODE={"exit": 3})
+
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
+
+    assert (done.status, done.error_code) == ("FAILED", "PHASE_FAILED")
+    code = done.phases.get(phase="CODE")
+    assert (code.state, code.attempt, code.output["exit_code"]) == ("FAILED", 1, 3)
+    assert len(calls(home, "CODE")) == 1 and calls(home, "TEST") == []
+    assert_history_rebuilds_state(done)
+
+
+def test_a_phase_over_its_timeout_is_stopped_and_retried(issues, root):
+    issue = issues[12]
+    home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep_first": 60})
+
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED", timeout=90)
+
+    assert done.status == SUCCEEDED, done.error_message
+    fix = done.phases.get(phase="FIX")
+    assert fix.attempt == 2
+    outcomes = list(AgentExecution.objects.filter(phase_execution=fix).values_list("status", "error_code"))
+    assert outcomes == [("ERROR", "PHASE_TIMEOUT"), (SUCCEEDED, "")]
+    first_pid = int(calls(home, "FIX")[0].split()[-1])
+    assert (
+        not Path(f"/proc/{first_pid}").exists() or "zombie" in Path(f"/proc/{first_pid}/status").read_text()
+    )
+    assert_history_rebuilds_state(done)
