@@ -1,6 +1,7 @@
 """CODE, TEST and FIX: run the phase's configured command in a working directory, with a timeout.
 
-The command sees the run through environment variables (``JP_PHASE``, ``JP_IDEMPOTENCY_KEY``,
+The command gets a small environment (PATH, HOME, locale, ``ORCHESTRATION_COMMAND_ENV``; never the worker's
+secrets) and sees the run through variables (``JP_PHASE``, ``JP_IDEMPOTENCY_KEY``,
 ``JP_INPUT_FILE`` holding the issue and previous phases' outputs as JSON, ...). A command's side effects
 should be keyed on ``JP_IDEMPOTENCY_KEY``: a worker killed mid-command means the command runs again with
 the same key. Once a command has finished, its result is saved in a marker file named after the key,
@@ -133,8 +134,10 @@ class CommandAgent:
         input_file: Path,
         log_path: Path,
     ) -> int:
+        # Only what a command needs from the worker's environment: never its database URL or secret keys.
+        passed = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", *settings.ORCHESTRATION_COMMAND_ENV}
         env = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name in passed},
             "JP_ORCHESTRATION_ID": str(task.orchestration_id),
             "JP_PHASE": task.phase,
             "JP_ITERATION": str(task.iteration),

@@ -107,6 +107,7 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     assert outputs["TEST"]["junit"] == {"tests": 2, "failed": 0, "skipped": 0, "failed_tests": []}
     assert "| TEST | 1 | SUCCEEDED 2 tests, 0 failed |" in outputs["DOCUMENT"]["report"]
     assert [line.split()[0] for line in calls(home)] == ["CODE", "TEST"]
+    assert not (home / "secrets-visible").exists()  # commands never see the worker's secrets
     assert done.approvals.count() == 0  # auto_proceed skips the PLAN gate
     # DOCUMENT posted the report to the fake Jira and moved the issue.
     jira_issue = fake.data.find_issue(issue.jira_id)

@@ -52,6 +52,23 @@ def graphql(client, query, **variables):
     return body["data"]
 
 
+def test_the_operators_group_holds_the_operate_permission(client, issue):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    # Transactional tests flush data migrations' rows; run this one's function again (it is idempotent).
+    importlib.import_module("orchestration.migrations.0002_orchestration_operators_group").create_group(
+        apps, None
+    )
+    user = User.objects.create_user("gus", password="pw")
+    user.groups.add(Group.objects.get(name="Orchestration operators"))
+    client.force_login(user)
+    response = client.post("/api/orchestrations/", {"issue_key": issue.key}, content_type="application/json")
+    assert response.status_code == 201
+
+
 def test_graphql_start_needs_the_operate_permission(viewer, issue):
     data = graphql(viewer, START, key=issue.key)["startOrchestration"]
     assert data["orchestration"] is None
