@@ -1,20 +1,94 @@
-"""Benchmark: full sync of 2 projects x 1,000 issues against the fake Jira, on PostgreSQL, Redis and one
-Celery worker process. Prints wall time, Jira requests and whether the stored data equals Jira's.
+"""Benchmark: sync against the fake Jira on PostgreSQL, Redis and one real Celery worker process.
 
-    make bench            # or: .venv/bin/python -m bench.sync_full --issues 1000 --projects 2
+    make bench                                                    # full sync, 2 projects x 1,000 issues
+    .venv/bin/python -m bench.sync_full --issues 10000            # 20,000 issues: wall time and worker RSS
+    .venv/bin/python -m bench.sync_full --changes 100             # then an incremental run after 100 changes
+    .venv/bin/python -m bench.sync_full --profile var/sync.prof   # worker in a solo pool under cProfile
+
+Prints wall time, Jira requests, the worker's peak RSS and whether the stored data equals Jira's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
+
+
+def worker_command(args: argparse.Namespace) -> list[str]:
+    celery = ["-m", "celery", "-A", "jiraplus", "worker", "-Q", "sync", "-l", "ERROR", "--without-gossip"]
+    if args.profile:
+        # A solo pool runs tasks in the main process, which is the one cProfile sees.
+        return [sys.executable, "-m", "cProfile", "-o", args.profile, *celery, "-P", "solo"]
+    return [sys.executable, *celery, "-c", str(args.concurrency)]
+
+
+def worker_usage(root_pid: int) -> tuple[float, float]:
+    """The worker's processes: the largest peak resident set (VmHWM, MB) and their CPU seconds in all."""
+    pids = [root_pid]
+    children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    peak, cpu = 0.0, 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+        cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return peak, cpu
+
+
+def make_changes(data: Any, keys: Sequence[str], count: int, seed: int = 11) -> dict[str, int]:
+    """``count`` changes of every kind the sync follows, spread over the projects."""
+    rng = random.Random(seed)
+    issues = [i for k in keys for i in data.export(k)]
+    kinds: list[tuple[str, Callable[[], object]]] = [
+        ("update", lambda: data.update_issue(rng.choice(issues)["id"], summary=f"Edited {rng.random()}")),
+        ("new_issue", lambda: data.add_issue(rng.choice(keys), summary="Created during the benchmark")),
+        ("comment", lambda: data.add_comment(rng.choice(issues)["id"], "A comment from the benchmark")),
+        ("worklog", lambda: data.add_worklog(rng.choice(issues)["id"], 900)),
+        ("edit_worklog", lambda: _edit_worklog(data, rng, issues)),
+        ("delete_issue", lambda: data.delete_issue(issues.pop(rng.randrange(len(issues)))["id"])),
+    ]
+    done: dict[str, int] = {}
+    for n in range(count):
+        name, change = kinds[n % len(kinds)]
+        change()
+        done[name] = done.get(name, 0) + 1
+    return done
+
+
+def _edit_worklog(data: Any, rng: random.Random, issues: list[dict[str, Any]]) -> object:
+    with_worklogs = [i for i in issues if i["worklogs"]]
+    worklog = rng.choice(rng.choice(with_worklogs)["worklogs"])
+    return data.edit_worklog(worklog["id"], 4500)
+
+
+def run_all(projects: Sequence[Any], *, full: bool) -> tuple[float, list[Any]]:
+    from sync.services import runs
+
+    started = time.monotonic()
+    run_ids = [runs.request_sync(project=p, full=full).run.id for p in projects]
+    while True:
+        finished = list(runs.SyncRun.objects.filter(id__in=run_ids))
+        if all(r.is_terminal for r in finished):
+            return time.monotonic() - started, finished
+        time.sleep(0.02)
 
 
 def main() -> int:
@@ -22,6 +96,8 @@ def main() -> int:
     parser.add_argument("--issues", type=int, default=1000, help="issues per project")
     parser.add_argument("--projects", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1, help="worker pool processes (one worker)")
+    parser.add_argument("--changes", type=int, default=0, help="then an incremental run after N changes")
+    parser.add_argument("--profile", help="write a cProfile of the worker (solo pool) to this file")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
@@ -33,9 +109,11 @@ def main() -> int:
         DJANGO_SETTINGS_MODULE="jiraplus.settings",
         JIRA_SITE_RATE="1000",
         JIRA_SITE_BURST="1000",
+        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",
     )
+    database = args.database.rsplit("/", 1)[1]
     subprocess.run(
-        ["createdb", "-h", "127.0.0.1", "-U", "postgres", "jiraplus_bench"], capture_output=True, check=False
+        ["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True, check=False
     )
 
     import django
@@ -46,7 +124,7 @@ def main() -> int:
 
     from sync.jira.fake import FakeDataConfig, FakeJira
     from sync.selectors import export_issues
-    from sync.services import runs, sites
+    from sync.services import sites
 
     call_command("migrate", verbosity=0)
     call_command("flush", "--noinput", verbosity=0)
@@ -54,52 +132,51 @@ def main() -> int:
     keys = [f"P{n}" for n in range(args.projects)]
     config = FakeDataConfig(seed=2024, projects=dict.fromkeys(keys, args.issues))
     with FakeJira(config=config).start() as fake:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "jiraplus",
-                "worker",
-                "-Q",
-                "sync",
-                "-c",
-                str(args.concurrency),
-                "-l",
-                "ERROR",
-            ],
-            cwd=ROOT,
-            env=dict(os.environ),
-        )
+        worker = subprocess.Popen(worker_command(args), cwd=ROOT, env=dict(os.environ))
         try:
             time.sleep(4)  # worker start-up, not measured
             site = sites.site_add(name="bench", url=fake.base_url, email=fake.email, token=fake.api_token)
             projects = [sites.project_add(site=site, key=k) for k in keys]
+
+            def exact() -> bool:
+                return all(list(export_issues(p)) == fake.data.export(p.key) for p in projects)
+
             fake.reset_counters()
-            started = time.monotonic()
-            run_ids = [runs.request_sync(project=p, full=True).run.id for p in projects]
-            finished: dict[int, runs.SyncRun] = {}
-            while len(finished) < len(run_ids):
-                for run in runs.SyncRun.objects.filter(id__in=run_ids):
-                    if run.is_terminal and run.id not in finished:
-                        finished[run.id] = run
-                time.sleep(0.05)
-            wall = time.monotonic() - started
-            exact = all(list(export_issues(p)) == fake.data.export(p.key) for p in projects)
+            _, cpu_before = worker_usage(worker.pid)
+            own_cpu = time.process_time()
+            wall, finished = run_all(projects, full=True)
+            own_cpu = time.process_time() - own_cpu
+            peak, cpu = worker_usage(worker.pid)
             comments = sum(len(i["comments"]) for k in keys for i in fake.data.export(k))
             worklogs = sum(len(i["worklogs"]) for k in keys for i in fake.data.export(k))
-            statuses = {r.status for r in finished.values()}
+            statuses = {r.status for r in finished}
+            ok = exact() and statuses == {"SUCCEEDED"}
             print(
                 f"full sync {args.projects} x {args.issues} issues "
                 f"({comments} comments, {worklogs} worklogs): "
                 f"{wall:.2f}s wall, {fake.request_count()} Jira requests, runs {sorted(statuses)}, "
-                f"exact={exact}"
+                f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
+                f"fake Jira (benchmark process): {own_cpu:.2f} s CPU"
             )
-            return 0 if exact and statuses == {"SUCCEEDED"} else 1
+            if args.changes:
+                fake.reset_counters()
+                idle_wall, idle = run_all(projects, full=False)
+                fixed = fake.request_count()
+                done = make_changes(fake.data, keys, args.changes)
+                fake.reset_counters()
+                wall, finished = run_all(projects, full=False)
+                statuses = {r.status for r in [*idle, *finished]}
+                ok = ok and exact() and statuses == {"SUCCEEDED"}
+                print(
+                    f"incremental sync of {args.projects} projects after {args.changes} changes {done}: "
+                    f"{wall:.2f}s wall, {fake.request_count()} Jira requests "
+                    f"({fake.request_count() - fixed} beyond the {fixed} of a run with no changes, "
+                    f"which took {idle_wall:.2f}s), runs {sorted(statuses)}, exact={ok}"
+                )
+            return 0 if ok else 1
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
 
 
 if __name__ == "__main__":

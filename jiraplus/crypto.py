@@ -52,6 +52,31 @@ def rotate(ciphertext: str) -> str:
     return fernet().rotate(ciphertext.encode()).decode()
 
 
+def rotate_all() -> dict[str, int]:
+    """Re-encrypt every stored secret of every model with the newest key; returns counts per field.
+
+    Reading decrypts with whichever key matches, writing encrypts with the first, so this is
+    ``MultiFernet.rotate`` for each value, in one transaction.
+    """
+    from django.apps import apps
+    from django.db import transaction
+
+    rotated: dict[str, int] = {}
+    with transaction.atomic():
+        for model in apps.get_models():
+            for field in model._meta.concrete_fields:
+                if not isinstance(field, EncryptedTextField):
+                    continue
+                manager = model._default_manager
+                label = f"{model._meta.label}.{field.name}"
+                rotated[label] = 0
+                rows = manager.exclude(**{field.attname: ""}).exclude(**{f"{field.attname}__isnull": True})
+                for pk, plaintext in rows.values_list("pk", field.attname).iterator():
+                    manager.filter(pk=pk).update(**{field.attname: plaintext})
+                    rotated[label] += 1
+    return rotated
+
+
 class EncryptedTextField(models.TextField):
     """A text column whose database value is Fernet ciphertext; Python sees plaintext."""
 

@@ -85,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "JIRA_BUDGET_BACKEND")
     }
-    env.update(JIRAPLUS_VAR_DIR=str(DEMO_DIR), DJANGO_DEBUG="true", PYTHONUNBUFFERED="1")
+    env.update(
+        JIRAPLUS_VAR_DIR=str(DEMO_DIR),
+        DJANGO_DEBUG="true",
+        PYTHONUNBUFFERED="1",
+        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",  # the bundled fake Jira listens on loopback
+    )
     os.environ.clear()
     os.environ.update(env)
     python = sys.executable

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from sync.models import Project, SyncJob, SyncRun
 from sync.services import engine, runs
 
 
-@shared_task(name="sync.run_step", soft_time_limit=240, time_limit=300)
+@shared_task(
+    name="sync.run_step",
+    soft_time_limit=240,
+    time_limit=300,
+    # The database went away before the step could even claim its run: try the same message again.
+    autoretry_for=(InterfaceError, OperationalError),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+)
 def run_step(run_id: int, seq: int) -> None:
     engine.execute_step(run_id, seq)
 

@@ -31,6 +31,7 @@ from jiraplus.redaction import register_secret
 from sync.jira.adf import text_to_adf
 from sync.jira.budget import RequestBudget, budget_from_settings
 from sync.jira.dates import parse_jira_datetime
+from sync.jira.egress import check_site_url
 from sync.jira.errors import (
     JiraError,
     JiraErrorCode,
@@ -138,6 +139,10 @@ def embedded_overflow(issue_fields: dict[str, Any], kind: Literal["comment", "wo
     return isinstance(total, int) and total > count
 
 
+class ResponseTooLarge(Exception):
+    pass
+
+
 class JiraClient:
     def __init__(
         self,
@@ -152,6 +157,7 @@ class JiraClient:
         backoff_max: float | None = None,
         retry_after_max: float | None = None,
         credentials_verified: bool = False,
+        max_response_bytes: int | None = None,
     ) -> None:
         register_secret(credentials.token)
         self.credentials = credentials
@@ -165,6 +171,8 @@ class JiraClient:
         self.backoff_base = _or(backoff_base, settings.JIRA_BACKOFF_BASE)
         self.backoff_max = _or(backoff_max, settings.JIRA_BACKOFF_MAX)
         self.retry_after_max = _or(retry_after_max, settings.JIRA_RETRY_AFTER_MAX)
+        self.max_response_bytes = int(_or(max_response_bytes, settings.JIRA_MAX_RESPONSE_BYTES))
+        self._egress_checked = False
         # Once these credentials have worked, a 401 means the token was revoked or expired.
         self.credentials_verified = credentials_verified
         self.api = "2" if credentials.deployment == "datacenter" else "3"
@@ -531,6 +539,9 @@ class JiraClient:
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
     ) -> JSON:
+        if not self._egress_checked:
+            check_site_url(self.credentials.base_url, allow_private=settings.JIRAPLUS_ALLOW_PRIVATE_JIRA)
+            self._egress_checked = True
         url = self.credentials.base_url + path
         endpoint = endpoint_template(method, path)
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -565,12 +576,25 @@ class JiraClient:
         response: requests.Response | None = None
         data: JSON = None
         try:
-            response = self._session.request(method, url, params=params, json=json_body, timeout=self.timeout)
+            # Never follow a redirect: the checked host must not hand the request (and its credentials
+            # header) to another one. Bodies are read with a cap.
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            self._read_capped(response)
             error = classify_response(
                 response, credentials_verified=self.credentials_verified, endpoint=endpoint
             )
             if error is None and response.content:
                 data = json.loads(response.content)
+        except ResponseTooLarge as exc:
+            error = make_error(JiraErrorCode.RESPONSE_TOO_LARGE, endpoint=endpoint, detail=str(exc))
         except (requests.RequestException, ValueError) as exc:
             error = classify_exception(exc, endpoint=endpoint)
         outcome: int | str = response.status_code if response is not None else ""
@@ -595,6 +619,17 @@ class JiraClient:
             },
         )
         return data, error, response
+
+    def _read_capped(self, response: requests.Response) -> None:
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                body += chunk
+                if len(body) > self.max_response_bytes:
+                    raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+        finally:
+            response.close()
+        response._content = bytes(body)  # what .content/.json() read from now on
 
     def _wait_before_retry(self, error: JiraError, endpoint: str, attempt: int) -> None:
         retry_after = error.retry_after

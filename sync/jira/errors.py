@@ -42,6 +42,9 @@ class JiraErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
     SCHEMA_CHANGED = "SCHEMA_CHANGED"
+    URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
+    REDIRECTED = "REDIRECTED"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
 
 C = JiraErrorCode
@@ -69,6 +72,12 @@ ADVICE: dict[JiraErrorCode, str] = {
     C.TIMEOUT: "Jira did not answer in time; the sync retries. Raise JIRA_READ_TIMEOUT if it persists",
     C.MALFORMED_RESPONSE: "Jira sent an incomplete or unreadable answer; the sync retries",
     C.SCHEMA_CHANGED: "Jira answered in an unexpected shape: upgrade jiraplus or report the SyncLog details",
+    C.URL_NOT_ALLOWED: "Use the site's public https URL (e.g. https://your-site.atlassian.net); for a Data "
+    "Center on a private network set JIRAPLUS_ALLOW_PRIVATE_JIRA=true",
+    C.REDIRECTED: "Jira redirects this URL elsewhere and redirects are not followed: register the site "
+    "under the URL it redirects to",
+    C.RESPONSE_TOO_LARGE: "Jira sent more than JIRA_MAX_RESPONSE_BYTES in one response; raise it if the "
+    "site really has such pages, or lower SYNC_PAGE_SIZE",
 }
 
 # Truncated or garbled bodies come from dropped connections and overloaded edges: worth another try.
@@ -92,6 +101,9 @@ _DESCRIPTIONS: dict[JiraErrorCode, str] = {
     C.TIMEOUT: "Jira did not answer in time",
     C.MALFORMED_RESPONSE: "Jira sent an incomplete or unreadable answer",
     C.SCHEMA_CHANGED: "Jira answered in an unexpected shape",
+    C.URL_NOT_ALLOWED: "The site URL is not allowed",
+    C.REDIRECTED: "Jira answered with a redirect",
+    C.RESPONSE_TOO_LARGE: "Jira's answer is larger than allowed",
 }
 
 _SNIPPET_CHARS = 200
@@ -231,6 +243,9 @@ def classify_response(
         code = C.UNKNOWN_PROJECT
     elif status == 400 and _SEARCH.search(endpoint) and _mentions(messages, _BAD_JQL_HINTS):
         code = C.BAD_JQL
+    elif 300 <= status < 400:
+        code = C.REDIRECTED
+        messages = [f"Location: {response.headers.get('Location', '(none)')}"]
     elif status == 404:
         code = C.NOT_FOUND
     elif status == 410:

@@ -145,11 +145,21 @@ def _optional_datetime(value: Any, what: str) -> datetime | None:
     return None if value in (None, "") else _datetime(value, what)
 
 
-def _int_id(value: Any, what: str) -> int:
+_DB_INT_MAX = 2**63 - 1  # bigint columns: a larger number would fail the whole batch's transaction
+
+
+def _int_id(value: Any, what: str, *, maximum: int = _DB_INT_MAX) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise MalformedPayload(f"{what} is not a numeric id: {value!r}") from None
+    if not 0 <= number <= maximum:
+        raise MalformedPayload(f"{what} is out of range: {value!r}")
+    return number
+
+
+def _optional_int(value: Any, what: str) -> int | None:
+    return None if value is None else _int_id(value, what)
 
 
 def map_user(payload: Any) -> UserRecord | None:
@@ -199,13 +209,15 @@ def map_worklog(payload: dict[str, Any]) -> WorklogRecord:
     issue_id = payload.get("issueId")
     return WorklogRecord(
         jira_id=_int_id(payload.get("id"), "worklog id"),
-        issue_jira_id=_int_id(issue_id, "worklog issueId") if issue_id is not None else None,
+        issue_jira_id=_optional_int(issue_id, "worklog issueId"),
         author=author.account_id if author else None,
         update_author=updater.account_id if updater else None,
         created=_datetime(payload.get("created"), "worklog created"),
         updated=_datetime(payload.get("updated") or payload.get("created"), "worklog updated"),
         started=_datetime(payload.get("started"), "worklog started"),
-        time_spent_seconds=int(payload.get("timeSpentSeconds") or 0),
+        time_spent_seconds=_int_id(
+            payload.get("timeSpentSeconds") or 0, "worklog timeSpentSeconds", maximum=2**31 - 1
+        ),
         comment_adf=payload.get("comment"),
         comment_text=adf_to_text(payload.get("comment")),
         visibility=payload.get("visibility") or None,
@@ -220,7 +232,7 @@ def map_sprint(payload: Any) -> SprintRecord:
         jira_id=_int_id(payload.get("id"), "sprint id"),
         name=str(payload.get("name") or ""),
         state=str(payload.get("state") or "").lower(),
-        board_id=int(board) if board is not None else None,
+        board_id=_optional_int(board, "sprint boardId"),
         start_date=_optional_datetime(payload.get("startDate"), "sprint startDate"),
         end_date=_optional_datetime(payload.get("endDate"), "sprint endDate"),
         complete_date=_optional_datetime(payload.get("completeDate"), "sprint completeDate"),

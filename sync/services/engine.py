@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from sync.jira.client import JiraClient, RequestCounter
@@ -79,7 +79,7 @@ class StepContext:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for a step's writes and its progress; fenced by the lease."""
-        with transaction.atomic():
+        with runs.step_transaction():
             runs.fence(self.run, self.token)
             yield
 
@@ -133,6 +133,9 @@ def execute_step(run_id: int, seq: int) -> None:
     except JiraError as error:
         _on_jira_error(ctx, error)
     except DatabaseError as error:
+        # The batch rolled back whole. A terminated backend also leaves the connection unusable:
+        # reconnect so the retry can be recorded (if the database is gone, the lease expires instead).
+        connection.close()
         _retry_or_fail(ctx, code=DATABASE_ERROR, message=f"Database error: {error}", retry_after=None)
     except Exception as error:
         logger.exception("sync run %s: unexpected error in step %s", run_id, run.step)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
@@ -46,6 +47,23 @@ class LeaseLost(Exception):
 class SyncRequest:
     run: SyncRun
     created: bool  # False: coalesced into the project's active run
+
+
+@contextmanager
+def step_transaction() -> Iterator[None]:
+    """A transaction for a step's own bookkeeping and batch writes, committed without waiting for the
+    WAL flush on PostgreSQL (``synchronous_commit`` off for this transaction only).
+
+    A server crash can then forget the last few hundred milliseconds of such commits, never corrupt
+    them: a batch and its cursor are forgotten together, the next step's message finds a stale ``seq``
+    and the reaper re-publishes the forgotten step, which re-reads Jira. The synced data is a copy of
+    Jira, so this trades nothing that cannot be fetched again for a flush per step (~15 ms here).
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def enqueue_step(run_id: int, seq: int, *, countdown: float = 0) -> None:
@@ -102,28 +120,29 @@ def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
     """Take the run's lease for step ``seq``; None when this delivery is a duplicate or stale."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    claimed = (
-        SyncRun.objects.filter(id=run_id, seq=seq, status__in=ACTIVE_RUN_STATUSES)
-        .filter(Q(lease_token="") | Q(lease_expires_at__lt=now))
-        .update(
-            status=RunStatus.RUNNING,
-            lease_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
-            heartbeat_at=now,
-            started_at=Case(
-                When(started_at__isnull=True, then=Value(now)),
-                default=F("started_at"),
-                output_field=DateTimeField(),
-            ),
-            # A new attempt is a first start or a takeover from a worker whose lease expired.
-            attempt=Case(
-                When(status=RunStatus.QUEUED, then=Value(1)),
-                When(lease_token="", then=F("attempt")),
-                default=F("attempt") + 1,
-                output_field=PositiveIntegerField(),
-            ),
+    with step_transaction():
+        claimed = (
+            SyncRun.objects.filter(id=run_id, seq=seq, status__in=ACTIVE_RUN_STATUSES)
+            .filter(Q(lease_token="") | Q(lease_expires_at__lt=now))
+            .update(
+                status=RunStatus.RUNNING,
+                lease_token=token,
+                lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+                heartbeat_at=now,
+                started_at=Case(
+                    When(started_at__isnull=True, then=Value(now)),
+                    default=F("started_at"),
+                    output_field=DateTimeField(),
+                ),
+                # A new attempt is a first start or a takeover from a worker whose lease expired.
+                attempt=Case(
+                    When(status=RunStatus.QUEUED, then=Value(1)),
+                    When(lease_token="", then=F("attempt")),
+                    default=F("attempt") + 1,
+                    output_field=PositiveIntegerField(),
+                ),
+            )
         )
-    )
     if not claimed:
         return None
     return SyncRun.objects.select_related("project__site").get(id=run_id), token

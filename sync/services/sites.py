@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sync.jira.budget import budget_from_settings
 from sync.jira.client import JiraClient, JiraCredentials, RequestCounter
+from sync.jira.egress import check_site_url
 from sync.jira.mapping import discover_custom_fields
 from sync.models import (
     AuthKind,
@@ -66,9 +67,11 @@ def site_add(*, name: str, url: str, email: str, token: str, auth_kind: str = Au
         raise InvalidInput("The API token is empty", field="token")
     if auth_kind == AuthKind.BASIC and not email:
         raise InvalidInput("Cloud sites need the email of the API token's owner", field="email")
+    base_url = _normalise_url(url)
+    check_site_url(base_url, allow_private=settings.JIRAPLUS_ALLOW_PRIVATE_JIRA)
     site = JiraSite(
         name=name,
-        base_url=_normalise_url(url),
+        base_url=base_url,
         email=email,
         api_token=token,
         auth_kind=auth_kind,

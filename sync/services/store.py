@@ -21,8 +21,61 @@ from sync.jira.mapping import (
     WorklogRecord,
 )
 from sync.models import Comment, Issue, IssueSprint, JiraSite, JiraUser, Project, Sprint, Worklog
+from sync.services import bulk
 
 _USER_FIELDS = ["display_name", "account_type", "active"]
+_JIRA_IDENTITY = ("site_id", "jira_id")
+# Columns by attname; all but the site are rewritten when a row is upserted again.
+_ISSUE_COLUMNS = (
+    "site_id",
+    "project_id",
+    "jira_id",
+    "key",
+    "summary",
+    "status",
+    "status_category",
+    "priority",
+    "issue_type",
+    "assignee_id",
+    "reporter_id",
+    "parent_jira_id",
+    "labels",
+    "story_points",
+    "created",
+    "updated",
+    "resolved",
+    "description_adf",
+    "description_text",
+    "raw",
+    "deleted_at",
+    "synced_at",
+)
+_COMMENT_COLUMNS = (
+    "site_id",
+    "issue_id",
+    "jira_id",
+    "author_id",
+    "update_author_id",
+    "created",
+    "updated",
+    "body_adf",
+    "body_text",
+    "visibility",
+)
+_WORKLOG_COLUMNS = (
+    "site_id",
+    "issue_id",
+    "jira_id",
+    "author_id",
+    "update_author_id",
+    "created",
+    "updated",
+    "started",
+    "time_spent_seconds",
+    "comment_adf",
+    "comment_text",
+    "visibility",
+)
 
 
 def upsert_users(site: JiraSite, users: Iterable[UserRecord], *, with_email: bool = False) -> dict[str, int]:
@@ -136,58 +189,38 @@ def apply_issue_batch(
     )
     sprints = upsert_sprints(site, (s for r in fresh for s in r.sprints))
     now = timezone.now()
-    Issue.objects.bulk_create(
-        [
-            Issue(
-                site=site,
-                project_id=projects_by_jira_id.get(r.project_jira_id or 0, project.id),
-                jira_id=r.jira_id,
-                key=r.key,
-                summary=r.summary,
-                status=r.status,
-                status_category=r.status_category,
-                priority=r.priority or "",
-                issue_type=r.issue_type,
-                assignee_id=users.get(r.assignee) if r.assignee else None,
-                reporter_id=users.get(r.reporter) if r.reporter else None,
-                parent_jira_id=r.parent_jira_id,
-                labels=r.labels,
-                story_points=r.story_points,
-                created=r.created,
-                updated=r.updated,
-                resolved=r.resolved,
-                description_adf=r.description_adf,
-                description_text=r.description_text,
-                raw=r.raw,
-                deleted_at=None,
-                synced_at=now,
+    bulk.upsert(
+        Issue,
+        _ISSUE_COLUMNS,
+        (
+            (
+                site.id,
+                projects_by_jira_id.get(r.project_jira_id or 0, project.id),
+                r.jira_id,
+                r.key,
+                r.summary,
+                r.status,
+                r.status_category,
+                r.priority or "",
+                r.issue_type,
+                users.get(r.assignee) if r.assignee else None,
+                users.get(r.reporter) if r.reporter else None,
+                r.parent_jira_id,
+                r.labels,
+                r.story_points,
+                r.created,
+                r.updated,
+                r.resolved,
+                r.description_adf,
+                r.description_text,
+                r.raw,
+                None,
+                now,
             )
             for r in fresh
-        ],
-        update_conflicts=True,
-        unique_fields=["site", "jira_id"],
-        update_fields=[
-            "project",
-            "key",
-            "summary",
-            "status",
-            "status_category",
-            "priority",
-            "issue_type",
-            "assignee",
-            "reporter",
-            "parent_jira_id",
-            "labels",
-            "story_points",
-            "created",
-            "updated",
-            "resolved",
-            "description_adf",
-            "description_text",
-            "raw",
-            "deleted_at",
-            "synced_at",
-        ],
+        ),
+        conflict=_JIRA_IDENTITY,
+        update=_ISSUE_COLUMNS[1:],
     )
     counts["issues_upserted"] += len(fresh)
     issue_pk = dict(
@@ -219,37 +252,33 @@ def _delete_missing(model: type[Comment] | type[Worklog], issue_pks: list[int], 
     return deleted
 
 
+def _authored_row(
+    site: JiraSite, issue_id: int, record: CommentRecord | WorklogRecord, users: dict[str, int]
+) -> tuple[object, ...]:
+    """The leading columns comments and worklogs share (see _COMMENT_COLUMNS, _WORKLOG_COLUMNS)."""
+    return (
+        site.id,
+        issue_id,
+        record.jira_id,
+        users.get(record.author) if record.author else None,
+        users.get(record.update_author) if record.update_author else None,
+        record.created,
+        record.updated,
+    )
+
+
 def _upsert_comments(
     site: JiraSite, comments: Sequence[tuple[int, CommentRecord]], users: dict[str, int]
 ) -> int:
-    Comment.objects.bulk_create(
-        [
-            Comment(
-                site=site,
-                issue_id=issue_id,
-                jira_id=c.jira_id,
-                author_id=users.get(c.author) if c.author else None,
-                update_author_id=users.get(c.update_author) if c.update_author else None,
-                created=c.created,
-                updated=c.updated,
-                body_adf=c.body_adf,
-                body_text=c.body_text,
-                visibility=c.visibility,
-            )
+    bulk.upsert(
+        Comment,
+        _COMMENT_COLUMNS,
+        (
+            (*_authored_row(site, issue_id, c, users), c.body_adf, c.body_text, c.visibility)
             for issue_id, c in comments
-        ],
-        update_conflicts=True,
-        unique_fields=["site", "jira_id"],
-        update_fields=[
-            "issue",
-            "author",
-            "update_author",
-            "created",
-            "updated",
-            "body_adf",
-            "body_text",
-            "visibility",
-        ],
+        ),
+        conflict=_JIRA_IDENTITY,
+        update=_COMMENT_COLUMNS[1:],
     )
     return len(comments)
 
@@ -263,38 +292,22 @@ def upsert_worklogs(
         return 0
     if users is None:
         users = upsert_users(site, (UserRecord(w.author) for _, w in worklogs if w.author))
-    Worklog.objects.bulk_create(
-        [
-            Worklog(
-                site=site,
-                issue_id=issue_id,
-                jira_id=w.jira_id,
-                author_id=users.get(w.author) if w.author else None,
-                update_author_id=users.get(w.update_author) if w.update_author else None,
-                created=w.created,
-                updated=w.updated,
-                started=w.started,
-                time_spent_seconds=w.time_spent_seconds,
-                comment_adf=w.comment_adf,
-                comment_text=w.comment_text,
-                visibility=w.visibility,
+    bulk.upsert(
+        Worklog,
+        _WORKLOG_COLUMNS,
+        (
+            (
+                *_authored_row(site, issue_id, w, users),
+                w.started,
+                w.time_spent_seconds,
+                w.comment_adf,
+                w.comment_text,
+                w.visibility,
             )
             for issue_id, w in worklogs
-        ],
-        update_conflicts=True,
-        unique_fields=["site", "jira_id"],
-        update_fields=[
-            "issue",
-            "author",
-            "update_author",
-            "created",
-            "updated",
-            "started",
-            "time_spent_seconds",
-            "comment_adf",
-            "comment_text",
-            "visibility",
-        ],
+        ),
+        conflict=_JIRA_IDENTITY,
+        update=_WORKLOG_COLUMNS[1:],
     )
     return len(worklogs)
 

@@ -1,6 +1,7 @@
 """Secrets stay secret and every endpoint asks who is calling."""
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from sync.models import JiraSite
@@ -58,3 +59,18 @@ def test_an_authenticated_caller_reaches_the_api(admin_client, site):
     response = admin_client.get("/api/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert TOKEN not in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254", "https://127.0.0.1:9", "http://8.8.8.8"])
+def test_registering_a_site_on_a_private_or_plain_http_url_is_refused_and_saves_nothing(
+    url, settings, monkeypatch
+):
+    settings.JIRAPLUS_ALLOW_PRIVATE_JIRA = False
+    monkeypatch.setenv("JIRA_API_TOKEN", TOKEN)
+
+    with pytest.raises(CommandError) as caught:
+        call_command("jira_site", "add", "--name", "evil", "--url", url, "--email", "me@example.com")
+
+    assert "URL_NOT_ALLOWED" in str(caught.value)
+    assert "JIRAPLUS_ALLOW_PRIVATE_JIRA" in str(caught.value)
+    assert not JiraSite.objects.exists()

@@ -490,3 +490,41 @@ def test_data_center_pages_the_v2_search_with_start_at(fake_jira_factory):
     searched = [r for r in fake.requests if "search" in r.path]
     assert {r.path for r in searched} == {"/rest/api/2/search"}
     assert fake.pat not in repr(credentials_for(fake))
+
+
+# --- Egress: redirects, response size, private addresses -------------------------------------------
+
+
+def test_a_redirect_to_another_host_is_not_followed(fake_jira_factory):
+    fake, elsewhere = fake_jira_factory(), fake_jira_factory()
+    target = elsewhere.base_url + "/rest/api/3/myself"
+    fake.add_fault(Fault(kind="custom", path="/myself", status=302, body="", headers={"Location": target}))
+    client = client_for(fake)
+
+    error = failure(client.myself)
+
+    assert error.code is C.REDIRECTED and not error.retryable
+    assert target in str(error)
+    assert elsewhere.request_count() == 0
+    assert fake.request_count() == 1
+
+
+def test_a_response_over_the_size_cap_fails_classified_without_retries(fake_jira_factory):
+    fake = fake_jira_factory()
+    client = client_for(fake, max_response_bytes=2_000)
+
+    error = failure(lambda: client.search_page("project = ALPHA ORDER BY id", fields=FIELDS))
+
+    assert error.code is C.RESPONSE_TOO_LARGE and not error.retryable
+    assert fake.request_count("/rest/api/3/search") == 1
+    assert client.myself()["accountId"]  # small answers still pass
+
+
+def test_a_loopback_site_is_refused_before_any_request_unless_allowed(fake_jira_factory, settings):
+    fake = fake_jira_factory()
+    settings.JIRAPLUS_ALLOW_PRIVATE_JIRA = False
+
+    error = failure(client_for(fake).myself)
+
+    assert error.code is C.URL_NOT_ALLOWED
+    assert fake.request_count() == 0

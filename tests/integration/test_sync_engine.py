@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -258,3 +259,22 @@ def test_a_malformed_issue_is_skipped_and_logged_while_the_rest_lands(fake_jira_
     assert [i["id"] for i in stored(alpha)] == [i["id"] for i in issues if i["id"] != broken]
     assert Issue.objects.get(jira_id=int(reshaped)).status == issues[20]["status"]
     assert Worklog.objects.filter(issue__jira_id=int(broken)).count() == 0
+
+
+def test_a_batch_is_queryable_as_soon_as_it_commits(fake_jira_factory, celery_worker):
+    fake = fake_jira_factory(small(projects={"ALPHA": 300}))
+    (alpha,) = register(fake, ["ALPHA"])
+    fake.add_fault(Fault(kind="slow", path="/search/jql", delay=0.5, times=None))
+    request = runs.request_sync(project=alpha, full=True)
+    deadline = time.monotonic() + 30
+    while not Issue.live.filter(project=alpha).exists():
+        assert time.monotonic() < deadline, "no batch was committed in 30 s"
+        time.sleep(0.02)
+    visible = stored(alpha)
+    run = SyncRun.objects.get(id=request.run.id)
+
+    assert not run.is_terminal, "the first page should be readable while later pages are still syncing"
+    expected = {i["id"]: i for i in fake.data.export("ALPHA")}
+    assert 0 < len(visible) < 300
+    assert all(issue == expected[issue["id"]] for issue in visible)
+    assert wait_for_run(run.id).status == "SUCCEEDED"
