@@ -7,6 +7,11 @@ the lease and notices cancel requests and the phase timeout. The outcome commits
 first re-checks the lease token (fencing): a worker that lost its lease writes nothing. The next phase is
 published after that commit. The reaper re-publishes orchestrations whose lease expired (dead worker),
 whose message was lost, or whose durable retry timer is due.
+
+The claim and the outcome commit without waiting for the WAL flush (``step_transaction``, as sync steps do):
+a PostgreSQL crash may forget the last of them, state and events together. Nothing acts on a forgotten
+transition (the next claim is fenced on the stored step), so the phase simply runs again under the same
+idempotency key. Operators' decisions (approve, reject, cancel, ...) always commit durably.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from orchestration.models import (
 from orchestration.policy import PhasePolicy, next_after, policy_for
 from orchestration.services import announce
 from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
+from sync.services.runs import step_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +99,7 @@ def advance(orchestration_id: int, step: int, *, worker: str = "") -> str:
 def _claim(orchestration_id: int, step: int, worker: str) -> Claimed | str | None:
     now = timezone.now()
     token = uuid.uuid4().hex
-    with transaction.atomic():
+    with step_transaction():
         won = (
             Orchestration.objects.filter(id=orchestration_id, step=step, status__in=RUNNABLE_STATUSES)
             .filter(Q(lease_token="") | Q(lease_expires_at__lt=now))
@@ -306,7 +312,7 @@ def _run_one(agent: Agent, task: AgentTask, lease: Lease) -> Outcome:
 
 def _commit(claimed: Claimed, lease: Lease) -> str:
     execution = claimed.execution
-    with transaction.atomic():
+    with step_transaction():
         orchestration = locked(
             claimed.orchestration.id, lease_token=claimed.token, step=claimed.orchestration.step
         )
