@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.sync_full --changes 100             # then an incremental run after 100 changes
     .venv/bin/python -m bench.sync_full --profile var/sync.prof   # worker in a solo pool under cProfile
 
-Prints wall time, Jira requests, the worker's peak RSS and whether the stored data equals Jira's.
+Prints wall time, Jira requests, the worker's peak RSS and whether the stored data (issues with their
+comments, worklogs and sprint links, and their change history) equals Jira's.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.environment import prepare
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 
 
 def worker_command(args: argparse.Namespace) -> list[str]:
@@ -101,34 +103,12 @@ def main() -> int:
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
-    os.environ.update(
-        DATABASE_URL=args.database,
-        REDIS_URL=args.redis,
-        CELERY_BROKER_URL=args.redis,
-        JIRAPLUS_SECRET_KEYS=os.environ.get("JIRAPLUS_SECRET_KEYS", BENCH_KEY),
-        DJANGO_SETTINGS_MODULE="jiraplus.settings",
-        JIRA_SITE_RATE="1000",
-        JIRA_SITE_BURST="1000",
-        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",
-    )
-    database = args.database.rsplit("/", 1)[1]
-    subprocess.run(
-        ["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True, check=False
-    )
-
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
+    prepare(args.database, args.redis)
 
     from sync.jira.fake import FakeDataConfig, FakeJira
-    from sync.selectors import export_issues
+    from sync.selectors import export_history, export_issues
     from sync.services import sites
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", "--noinput", verbosity=0)
-    redis.Redis.from_url(args.redis).flushdb()
     keys = [f"P{n}" for n in range(args.projects)]
     config = FakeDataConfig(seed=2024, projects=dict.fromkeys(keys, args.issues))
     with FakeJira(config=config).start() as fake:
@@ -139,7 +119,11 @@ def main() -> int:
             projects = [sites.project_add(site=site, key=k) for k in keys]
 
             def exact() -> bool:
-                return all(list(export_issues(p)) == fake.data.export(p.key) for p in projects)
+                return all(
+                    list(export_issues(p)) == fake.data.export(p.key)
+                    and list(export_history(p)) == fake.data.export_history(p.key)
+                    for p in projects
+                )
 
             fake.reset_counters()
             _, cpu_before = worker_usage(worker.pid)

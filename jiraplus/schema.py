@@ -2,11 +2,12 @@
 
 import graphene
 
+import sync.schema
 from orchestration.schema import Mutation as OrchestrationMutation
 from orchestration.schema import Query as OrchestrationQuery
 
 
-class Query(OrchestrationQuery, graphene.ObjectType):
+class Query(sync.schema.Query, OrchestrationQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -14,7 +15,7 @@ class Query(OrchestrationQuery, graphene.ObjectType):
         return "pong"
 
 
-class Mutation(OrchestrationMutation, graphene.ObjectType):
+class Mutation(sync.schema.Mutation, OrchestrationMutation, graphene.ObjectType):
     pass
 
 

@@ -157,6 +157,11 @@ SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
 SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 
+# --- Sync: Jira webhooks (issue 10) ---------------------------------------------------------------
+WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events within this share a read
+WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
+
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
@@ -197,13 +202,18 @@ CELERY_QUEUES_ALL = ["sync", "orchestration", "notifications", "telemetry"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "sync.beat:SyncScheduler"  # django-celery-beat, with real nominal fire times
 SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-reap-stalled-runs": {
         "task": "sync.reap_runs",
         "schedule": SYNC_REAPER_INTERVAL,
         "options": {"queue": "sync", "expires": SYNC_REAPER_INTERVAL},
+    },
+    "sync-purge-webhook-events": {
+        "task": "sync.purge_webhook_events",
+        "schedule": 3600.0,
+        "options": {"queue": "sync", "expires": 3600},
     },
 }
 
@@ -218,6 +228,33 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
+
+# --- Read and control APIs (issue 6) --------------------------------------------------------------
+REST_FRAMEWORK.update(
+    {
+        "EXCEPTION_HANDLER": "jiraplus.api_errors.rest_exception_handler",
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_THROTTLE_CLASSES": [
+            "rest_framework.throttling.AnonRateThrottle",
+            "rest_framework.throttling.UserRateThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "anon": env_str("API_THROTTLE_ANON_RATE") or "60/min",
+            "user": env_str("API_THROTTLE_USER_RATE") or "1200/min",
+        },
+    }
+)
+INSTALLED_APPS.append("drf_spectacular")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jira++ Data Integrator API",
+    "DESCRIPTION": "Synced Jira data and the controls of its sync. Authenticate with "
+    "`Authorization: Token <key>` (`python manage.py create_api_token USERNAME`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
+GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
 
 # --- Logging and Sentry ---------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
@@ -316,16 +353,20 @@ NOTIFY_SLACK_CHANNEL = env_str("NOTIFY_SLACK_CHANNEL") or "#jiraplus-alerts"
 NOTIFY_WHATSAPP_TO = env_list("NOTIFY_WHATSAPP_TO")  # E.164 numbers
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_BACKOFF_BASE = env_float("NOTIFY_BACKOFF_BASE", 30.0)
-NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 1800.0)
+# Below the Redis visibility timeout, or a waiting retry is handed to a second worker (harmless, wasteful).
+NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 600.0)
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
-NOTIFY_DISABLE_AFTER = env_int(
-    "NOTIFY_DISABLE_AFTER", 5
-)  # consecutive permanent failures switch a channel off
-NOTIFY_SWEEP_INTERVAL = env_float(
-    "NOTIFY_SWEEP_INTERVAL", 60.0
-)  # re-publishes messages whose task went missing
+# This many failed messages in a row switch a channel off.
+NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
+# Seconds between beat passes that re-publish messages whose task went missing.
+NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
 CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
     "task": "notifications.requeue_due",
     "schedule": NOTIFY_SWEEP_INTERVAL,
     "options": {"queue": "notifications", "expires": NOTIFY_SWEEP_INTERVAL},
 }
+
+# --- Schedules and controls (sync) ----------------------------------------------------------------
+# Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons
+# minute-granular; tests set e.g. "*/3" so "* * * * *" ticks every 3 seconds.
+SYNC_CRON_SECONDS = env_str("SYNC_CRON_SECONDS") or "0"

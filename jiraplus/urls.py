@@ -1,15 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
-from django.views.decorators.csrf import csrf_exempt
-from graphene_django.views import GraphQLView
 
-from sync.api.views import api_root
-
-
-class AuthenticatedGraphQLView(LoginRequiredMixin, GraphQLView):
-    raise_exception = True  # 403 instead of a login redirect for API clients
+from jiraplus.graphql import graphql_view
+from sync.api.webhooks import jira_webhook
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -18,8 +12,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("graphql", csrf_exempt(AuthenticatedGraphQLView.as_view(graphiql=True))),
-    path("api/", api_root, name="api-root"),
+    path("graphql", graphql_view()),
+    path("api/", include("sync.api.urls")),
     path("healthz", health),
+    path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
     path("api/", include("orchestration.api.urls")),
 ]

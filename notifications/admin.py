@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
 
 from notifications import services
@@ -141,9 +141,18 @@ class ChannelConfigAdmin(admin.ModelAdmin):
     def healthy(self, config: ChannelConfig) -> bool:
         return config.healthy
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelConfig]:
+        # The list never decrypts: it only says whether a secret is set (and works when a key was lost).
+        return (
+            super()
+            .get_queryset(request)
+            .defer("secret")
+            .annotate(secret_set=ExpressionWrapper(~Q(secret=""), output_field=BooleanField()))
+        )
+
     @admin.display(boolean=True, description="secret set")
     def has_secret(self, config: ChannelConfig) -> bool:
-        return bool(config.secret)
+        return bool(getattr(config, "secret_set", False))
 
     @admin.display(description="options in use")
     def options_help(self, config: ChannelConfig) -> str:

@@ -6,10 +6,29 @@ says "deliver row N", and a conditional UPDATE on the row's status decides which
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from jiraplus.crypto import EncryptedTextField
-from notifications.transports import CHANNEL_CHOICES
+from notifications.errors import InvalidInput
+from notifications.transports import CHANNEL_CHOICES, TRANSPORTS
+
+
+class OrderedFactsField(models.JSONField):
+    """A dict in Python, a list of ``[name, value]`` pairs in the database: jsonb does not keep the order of
+    an object's keys, and facts are shown in the order the caller gave them."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        value = super().from_db_value(value, expression, connection)
+        return {str(name): fact for name, fact in value} if isinstance(value, list) else value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            value = [[name, fact] for name, fact in value.items()]
+        return super().get_prep_value(value)
 
 
 class Notification(models.Model):
@@ -31,8 +50,7 @@ class Notification(models.Model):
     subject = models.CharField(max_length=255)
     text = models.TextField(blank=True)
     html = models.TextField(blank=True)
-    # [[name, value], ...]: a list because jsonb does not keep the order of an object's keys.
-    facts = models.JSONField(default=list, blank=True)
+    facts = OrderedFactsField(default=dict, blank=True)
     link = models.URLField(max_length=2000, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="Channel options: cc, bcc, attachments...")
     idempotency_key = models.CharField(max_length=255, unique=True)
@@ -85,6 +103,16 @@ class Route(models.Model):
     @property
     def recipient_list(self) -> list[str]:
         return [item.strip() for item in self.recipients.split(",") if item.strip()]
+
+    def clean(self) -> None:
+        transport = TRANSPORTS.get(self.channel)
+        if transport is None:
+            return  # the channel field reports its own error
+        for recipient in self.recipient_list:
+            try:
+                transport.clean_recipient(recipient)
+            except InvalidInput as error:
+                raise ValidationError({"recipients": f"{error.message}. {error.advice}".strip()}) from None
 
 
 class ChannelConfig(models.Model):

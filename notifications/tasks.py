@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications import services
+from notifications import delivery
+from notifications.publish import DELIVER_TASK
 
 
 @shared_task(
-    name=services.DELIVER_TASK,
-    soft_time_limit=services.DELIVER_TIME_LIMIT - 20,
-    time_limit=services.DELIVER_TIME_LIMIT,
+    name=DELIVER_TASK,
+    soft_time_limit=delivery.DELIVER_TIME_LIMIT - 20,
+    time_limit=delivery.DELIVER_TIME_LIMIT,
 )
 def deliver(notification_id: int) -> None:
-    services.deliver(notification_id=notification_id)
+    delivery.deliver(notification_id=notification_id)
 
 
 @shared_task(name="notifications.requeue_due", soft_time_limit=30, time_limit=60)
 def requeue_due() -> None:
-    services.requeue_due()
+    delivery.requeue_due()

@@ -35,6 +35,14 @@ class JiraSite(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    webhook_secret = EncryptedTextField(
+        blank=True,
+        help_text="Signs Jira's webhooks to this site's endpoint. Stored encrypted; never displayed.",
+    )
+    webhook_rejected = models.PositiveIntegerField(
+        default=0, help_text="Webhooks refused for a bad signature."
+    )
+    webhook_rejected_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -228,6 +236,90 @@ class Worklog(models.Model):
         return f"worklog {self.jira_id}"
 
 
+class IssueChange(models.Model):
+    """One item of an issue's Jira changelog (a history holds one or more items, kept in Jira's order)."""
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="changes")
+    history_id = models.BigIntegerField(help_text="Jira's changelog history id.")
+    item_index = models.PositiveSmallIntegerField(help_text="Position of the item in its history.")
+    author = models.ForeignKey(JiraUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField()
+    field = models.CharField(max_length=255)
+    field_type = models.CharField(max_length=32, blank=True)
+    field_id = models.CharField(max_length=64, blank=True)
+    # Jira tells "no value" (null) from an empty one, and the history export keeps that difference.
+    from_value = models.TextField(null=True, blank=True)  # noqa: DJ001
+    from_string = models.TextField(null=True, blank=True)  # noqa: DJ001
+    to_value = models.TextField(null=True, blank=True)  # noqa: DJ001
+    to_string = models.TextField(null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "history_id", "item_index"], name="issuechange_unique_jira_item"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["issue", "created"], name="issuechange_issue_created"),
+            models.Index(fields=["site", "field", "created"], name="issuechange_field_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} of issue {self.issue_id} in history {self.history_id}"
+
+
+# --- Webhooks --------------------------------------------------------------------------------------
+
+
+class WebhookEvent(models.Model):
+    """A webhook delivery we accepted; the unique identifier is how replays and Jira's retries are dropped."""
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="webhook_events")
+    identifier = models.CharField(max_length=128, help_text="X-Atlassian-Webhook-Identifier")
+    event = models.CharField(max_length=64)
+    issue_jira_id = models.BigIntegerField(null=True, blank=True)
+    sprint_jira_id = models.BigIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "identifier"], name="webhookevent_unique_identifier"),
+        ]
+        indexes = [models.Index(fields=["site", "-received_at"], name="webhookevent_site_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.identifier}"
+
+
+class PendingRefresh(models.Model):
+    """An issue or sprint a webhook asked us to re-read: one row per thing, so bursts coalesce.
+
+    ``generation`` moves with every event; a refresh that read Jira for generation N marks the row done
+    only if no event came in meanwhile, otherwise it reads again.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue"
+        SPRINT = "sprint"
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    jira_id = models.BigIntegerField()
+    generation = models.PositiveIntegerField(default=1)
+    queued = models.BooleanField(default=True, help_text="A refresh task is enqueued for this row.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "kind", "jira_id"], name="pendingrefresh_unique_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refresh {self.kind} {self.jira_id}"
+
+
 # --- The trail --------------------------------------------------------------------------------------
 
 
@@ -253,6 +345,9 @@ class SyncJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("operate_sync", "Can start, pause, resume, reschedule and trigger syncs")]
 
     def __str__(self) -> str:
         return f"sync {self.project}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
 
-from sync.models import Project, SyncJob, SyncRun
-from sync.services import engine, runs
+from sync.services import engine, runs, schedules, webhooks
 
 
 @shared_task(
@@ -26,16 +26,30 @@ def run_step(run_id: int, seq: int) -> None:
 
 
 @shared_task(name="sync.scheduled_tick", soft_time_limit=30, time_limit=60)
-def scheduled_tick(project_id: int) -> None:
-    project = Project.objects.filter(
-        id=project_id, sync_job__status__in=[SyncJob.Status.ACTIVE, SyncJob.Status.ERROR]
-    ).first()
-    if project is None:  # paused or removed: beat may tick once more before it reloads
-        return
-    nominal = timezone.now().replace(second=0, microsecond=0)
-    runs.request_sync(project=project, trigger=SyncRun.Trigger.SCHEDULE, nominal_time=nominal)
+def scheduled_tick(project_id: int, nominal: str | None = None) -> None:
+    """One beat tick; ``nominal`` is the slot's fire time (sync.beat sends it)."""
+    schedules.tick_admit(project_id=project_id, nominal=datetime.fromisoformat(nominal) if nominal else None)
 
 
 @shared_task(name="sync.reap_runs", soft_time_limit=30, time_limit=60)
 def reap_runs() -> None:
     runs.reap()
+
+
+# A lost lock race (serialization failure, deadlock) is transient: the refresh is idempotent, run it again.
+@shared_task(
+    name="sync.refresh_from_webhook",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+)
+def refresh_from_webhook(pending_id: int) -> None:
+    webhooks.refresh_pending(pending_id=pending_id)
+
+
+@shared_task(name="sync.purge_webhook_events", soft_time_limit=120, time_limit=180)
+def purge_webhook_events() -> None:
+    webhooks.webhook_events_purge()

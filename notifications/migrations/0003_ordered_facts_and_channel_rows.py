@@ -1,12 +1,6 @@
-"""Facts keep their order (a list of pairs), and every channel has a configuration row to fill in."""
+"""Facts keep their order (a list of pairs in the column)."""
 
 from django.db import migrations, models
-
-
-def add_channel_rows(apps, schema_editor):
-    ChannelConfig = apps.get_model("notifications", "ChannelConfig")
-    for channel in ("email", "slack", "whatsapp"):
-        ChannelConfig.objects.get_or_create(channel=channel)
 
 
 def facts_to_pairs(apps, schema_editor):
@@ -26,5 +20,4 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.RunPython(facts_to_pairs, migrations.RunPython.noop),
-        migrations.RunPython(add_channel_rows, migrations.RunPython.noop),
     ]

@@ -69,9 +69,28 @@ def _attachment(item: Any) -> dict[str, str]:
     }
 
 
+def option_flag(value: Any) -> bool:
+    """Options are typed by hand in the admin: "false" must not mean True."""
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def plain_text(message: Message) -> str:
+    """The text part carries the same facts and link as the HTML part, for text-only readers."""
+    parts = [message.text.strip()]
+    if message.facts:
+        parts.append("\n".join(f"{name}: {value}" for name, value in message.facts.items()))
+    if message.link:
+        parts.append(message.link)
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
 def _classify(exc: Exception) -> DeliveryResult:
     """Which failures another attempt can fix: connection trouble and 4xx SMTP replies, not refusals."""
-    text = redact(f"{type(exc).__name__}: {exc}")
+    try:
+        detail = str(exc)
+    except Exception:  # anymail errors without an HTTP response cannot render themselves
+        detail = " ".join(map(str, exc.args))
+    text = redact(f"{type(exc).__name__}: {detail}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused | AnymailRecipientsRefused):
         return DeliveryResult.failed("RECIPIENT_REFUSED", text, retryable=False)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
@@ -126,8 +145,8 @@ class EmailTransport(Transport):
             port=int(self.options.get("port") or 25),
             username=str(self.options.get("username") or ""),
             password=self.secret,
-            use_tls=bool(self.options.get("use_tls")),
-            use_ssl=bool(self.options.get("use_ssl")),
+            use_tls=option_flag(self.options.get("use_tls")),
+            use_ssl=option_flag(self.options.get("use_ssl")),
             timeout=float(self.options.get("timeout") or settings.NOTIFY_HTTP_TIMEOUT),
         )
 
@@ -142,7 +161,7 @@ class EmailTransport(Transport):
         )
         email = EmailMultiAlternatives(
             subject=message.subject,
-            body=message.text,
+            body=plain_text(message),
             from_email=from_email,
             to=addresses(message.recipient, field="recipient"),
             cc=list(options.get("cc", [])),
@@ -167,6 +186,8 @@ class EmailTransport(Transport):
             return _classify(exc)
         if not sent:
             return DeliveryResult.failed("NOT_SENT", "The email backend accepted nothing", retryable=False)
-        status = getattr(email, "anymail_status", None)  # a provider's id when anymail sent it
-        provider_id = getattr(status, "message_id", None) or email.extra_headers["Message-ID"]
-        return DeliveryResult.sent(str(provider_id))
+        # The provider's id when anymail sent it (it may be 0), else the Message-ID we set.
+        provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
+        return DeliveryResult.sent(
+            str(email.extra_headers["Message-ID"] if provider_id is None else provider_id)
+        )

@@ -66,7 +66,7 @@ def post(
 ) -> DeliveryResult:
     """POST and classify. ``provider_id`` reads the provider's message id from a 2xx response; it may return a
     DeliveryResult-worthy failure by raising ``ProviderRejected`` (Slack answers 200 with ``ok: false``)."""
-    for secret in (url, *secrets):
+    for secret in secrets:
         register_secret(secret)  # whatever goes wrong below, logs and stored errors never carry it
     try:
         response = requests.post(url, timeout=settings.NOTIFY_HTTP_TIMEOUT, **kwargs)
@@ -79,6 +79,8 @@ def post(
             return DeliveryResult.sent(provider_id(response))
         except ProviderRejected as rejected:
             return rejected.result
+        except (ValueError, LookupError, AttributeError):  # accepted, but an answer we cannot read an id from
+            return DeliveryResult.sent("")
     status = response.status_code
     return DeliveryResult.failed(
         status_code(status),

@@ -85,7 +85,9 @@ class SlackTransport(Transport):
         }
         if self.secret.startswith(("https://", "http://")):
             # A webhook answers a plain "ok" and gives no message id.
-            return http.post(self.secret, json=payload, provider_id=lambda _response: "")
+            return http.post(
+                self.secret, json=payload, secrets=(self.secret,), provider_id=lambda _response: ""
+            )
         payload["channel"] = message.recipient
         return http.post(
             str(self.options.get("api_url") or API_URL),

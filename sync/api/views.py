@@ -1,24 +1,255 @@
-"""REST entry point; the resources themselves arrive with the read and control APIs."""
+"""REST resources of the sync app: thin views over selectors (reads) and the sync controls (actions)."""
 
-from rest_framework.decorators import api_view
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.serializers import Serializer
 
-from sync.models import Project
+from sync import models, selectors
+from sync.api import serializers as s
+from sync.api.permissions import CanOperateSync
+from sync.services import controls, runs, sites
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def api_root(request: Request) -> Response:
     return Response(
         {
             "graphql": request.build_absolute_uri("/graphql"),
             "admin": request.build_absolute_uri(reverse("admin:index")),
-            "projects": [
-                {"key": key, "name": name, "site": site}
-                for key, name, site in Project.objects.order_by("key").values_list(
-                    "key", "name", "site__name"
-                )
-            ],
+            "schema": request.build_absolute_uri(reverse("api-schema")),
+            "docs": request.build_absolute_uri(reverse("api-docs")),
+            "projects": request.build_absolute_uri(reverse("project-list")),
+            "sync_jobs": request.build_absolute_uri(reverse("syncjob-list")),
         }
     )
+
+
+class IssuePagination(CursorPagination):
+    """Keyset pages in Jira-id order: an issue updated while a client pages never moves between pages."""
+
+    ordering = "jira_id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = selectors.MAX_PAGE_SIZE
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # DRF says 404; it is the caller's input that is wrong
+            raise ValidationError(
+                {self.cursor_query_param: "Not a cursor of this list: pass `next` back"}
+            ) from None
+
+
+def _input(serializer: type[Serializer[dict[str, Any]]], request: Request) -> dict[str, Any]:
+    parsed = serializer(data=request.data)
+    parsed.is_valid(raise_exception=True)
+    return dict(parsed.validated_data)
+
+
+_OPERATE = [IsAuthenticated, CanOperateSync]
+_CONTROL = {200: s.ControlResultSerializer, 202: s.ControlResultSerializer}
+_API = {"trigger": models.SyncRun.Trigger.API}
+
+
+class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
+    """The sync controls of a project (``sync.services.controls``), for operators. Each action's input
+    fields are the control's keyword arguments."""
+
+    def operate(
+        self,
+        request: Request,
+        service: Callable[..., Any],
+        inputs: type[Serializer[dict[str, Any]]] | None = None,
+        **fixed: Any,
+    ) -> Response:
+        """Run one control as the caller; 202 when a run was started or joined."""
+        arguments = _input(inputs, request) if inputs else {}
+        project = self.get_object()
+        result = service(project=project, actor=request.user.get_username(), **fixed, **arguments)
+        body: dict[str, Any] = {"run": None, "run_created": None, "removed": None}
+        if isinstance(result, runs.SyncRequest):
+            body.update(run=result.run, run_created=result.created)
+        elif isinstance(result, int):
+            body["removed"] = result
+        body["sync_job"] = selectors.sync_job_of(project)
+        code = status.HTTP_202_ACCEPTED if body["run"] is not None else status.HTTP_200_OK
+        return Response(s.ControlResultSerializer(body).data, status=code)
+
+    @extend_schema(request=s.TriggerInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def sync(self, request: Request, key: str) -> Response:
+        """One run now, paused or not, optionally limited to some accounts (joins an active run)."""
+        return self.operate(request, controls.sync_trigger, s.TriggerInput, **_API)
+
+    @extend_schema(request=s.StartInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def start(self, request: Request, key: str) -> Response:
+        """Resume the schedule and sync now."""
+        return self.operate(request, controls.sync_start, s.StartInput, **_API)
+
+    @extend_schema(request=s.PauseInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def pause(self, request: Request, key: str) -> Response:
+        """Stop scheduled runs; manual triggers still work."""
+        return self.operate(request, controls.sync_pause, s.PauseInput)
+
+    @extend_schema(request=None, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def resume(self, request: Request, key: str) -> Response:
+        """Scheduled runs again from the next slot (no run now)."""
+        return self.operate(request, controls.sync_resume)
+
+    @extend_schema(request=s.RescheduleInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def reschedule(self, request: Request, key: str) -> Response:
+        return self.operate(request, controls.sync_reschedule, s.RescheduleInput)
+
+    @extend_schema(methods=["GET"], responses=s.UserSerializer(many=True))
+    @extend_schema(methods=["POST"], request=s.TrackedUsersInput, responses=_CONTROL)
+    @action(detail=True, methods=["get", "post"], url_path="tracked-users")
+    def tracked_users(self, request: Request, key: str) -> Response:
+        """GET: the accounts the project tracks. POST (operators): track more, with a backfill run."""
+        if request.method == "GET":
+            return Response(s.UserSerializer(selectors.tracked_users(self.get_object()), many=True).data)
+        permission = CanOperateSync()
+        if not permission.has_permission(request, self):
+            self.permission_denied(request, message=permission.message)
+        return self.operate(request, controls.tracked_users_add, s.TrackedUsersInput)
+
+    @extend_schema(request=s.TrackedUsersRemoveInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], url_path="tracked-users/remove", permission_classes=_OPERATE)
+    def tracked_users_remove(self, request: Request, key: str) -> Response:
+        """Stop tracking accounts; ``purge`` also deletes their issues no tracked account keeps."""
+        return self.operate(request, controls.tracked_users_remove, s.TrackedUsersRemoveInput)
+
+
+_LIMIT = OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_TRAIL_LIMIT}, default 20")
+
+
+class ProjectViewSet(ProjectControlsMixin):
+    """Registered projects, addressed by key or Jira id, with their synced data and sync trail."""
+
+    serializer_class = s.ProjectSerializer
+    lookup_field = "key"
+    lookup_value_regex = "[^/]+"
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[models.Project]:
+        return selectors.projects_list()
+
+    def get_object(self) -> models.Project:
+        return sites.project_get(self.kwargs["key"])
+
+    def list(self, request: Request) -> Response:
+        return Response(s.ProjectSerializer(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, key: str) -> Response:
+        project = self.get_queryset().get(id=self.get_object().id)
+        return Response(s.ProjectSerializer(project).data)
+
+    @extend_schema(parameters=[s.IssueFilterInput], responses=s.IssueSerializer(many=True))
+    @action(detail=True, serializer_class=s.IssueSerializer, pagination_class=IssuePagination)
+    def issues(self, request: Request, key: str) -> Response:
+        query = s.IssueFilterInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        issues = selectors.issue_queryset(self.get_object(), query.filters())
+        includes = selectors.IssueIncludes(comments=False, worklogs=False, parent=False)
+        # The viewset is typed for projects; this action pages issues.
+        page: Any = self.paginate_queryset(selectors.with_issue_details(issues, includes))  # type: ignore[arg-type]
+        return self.get_paginated_response(s.IssueSerializer(page, many=True).data)
+
+    @action(detail=True, serializer_class=s.SprintSerializer)
+    def sprints(self, request: Request, key: str) -> Response:
+        return Response(s.SprintSerializer(selectors.project_sprints(self.get_object()), many=True).data)
+
+    @action(detail=True, serializer_class=s.UserSerializer)
+    def users(self, request: Request, key: str) -> Response:
+        return Response(s.UserSerializer(selectors.project_users(self.get_object()), many=True).data)
+
+    @action(detail=True, url_path="sync-job", serializer_class=s.SyncJobSerializer)
+    def sync_job(self, request: Request, key: str) -> Response:
+        return Response(s.SyncJobSerializer(selectors.sync_job_of(self.get_object())).data)
+
+    @action(detail=True, serializer_class=s.SyncStateSerializer)
+    def states(self, request: Request, key: str) -> Response:
+        return Response(s.SyncStateSerializer(selectors.sync_states(self.get_object()), many=True).data)
+
+    @extend_schema(parameters=[_LIMIT])
+    @action(detail=True, serializer_class=s.SyncRunSerializer)
+    def runs(self, request: Request, key: str) -> Response:
+        runs = selectors.sync_runs(self.get_object(), _limit(request))
+        return Response(s.SyncRunSerializer(runs, many=True).data)
+
+    @extend_schema(parameters=[_LIMIT])
+    @action(detail=True, serializer_class=s.SyncLogSerializer)
+    def logs(self, request: Request, key: str) -> Response:
+        logs = selectors.sync_logs(self.get_object(), _limit(request))
+        return Response(s.SyncLogSerializer(logs, many=True).data)
+
+
+def _limit(request: Request) -> int | None:
+    query = s.LimitInput(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    limit: int | None = query.validated_data.get("limit")
+    return limit
+
+
+class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
+    """One synced issue by key, with its sprints, comments and worklogs."""
+
+    serializer_class = s.IssueDetailSerializer
+    lookup_field = "key"
+    lookup_value_regex = "[^/]+"
+
+    def retrieve(self, request: Request, key: str) -> Response:
+        issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
+        return Response(s.IssueDetailSerializer(issue).data)
+
+    @action(detail=True, serializer_class=s.IssueHistorySerializer)
+    def history(self, request: Request, key: str) -> Response:
+        """The issue's changelog (oldest first) and the time it spent in each status."""
+        only_history = selectors.IssueIncludes(
+            people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
+        )
+        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key, only_history)).data)
+
+
+class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
+    """Sprints by Jira id."""
+
+    serializer_class = s.SprintScopeChangeSerializer
+    lookup_value_regex = "[0-9]+"
+    pagination_class = None
+
+    @action(detail=True, url_path="scope-changes")
+    def scope_changes(self, request: Request, pk: str) -> Response:
+        """Issues added to or removed from the sprint after it started, oldest first."""
+        includes = selectors.IssueIncludes(parent=False, comments=False, worklogs=False)
+        rows = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)), includes)
+        return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
+
+
+class SyncJobViewSet(viewsets.GenericViewSet[models.SyncJob]):
+    """Every project's sync job: schedule, status and the active or last run."""
+
+    serializer_class = s.SyncJobSerializer
+    pagination_class = None
+
+    def list(self, request: Request) -> Response:
+        return Response(s.SyncJobSerializer(selectors.sync_jobs(), many=True).data)

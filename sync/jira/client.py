@@ -47,6 +47,7 @@ logger = logging.getLogger("sync.jira.client")
 
 JSON = Any
 COMMENT_PAGE_SIZE = 100
+CHANGELOG_PAGE_SIZE = 100
 WORKLOG_PAGE_SIZE = 5000
 ID_PAGE_SIZE = 5000
 USER_PAGE_SIZE = 1000
@@ -284,12 +285,17 @@ class JiraClient:
         expand: Sequence[str] = (),
         max_results: int = 100,
         page_token: str | None = None,
+        reconcile_issues: Sequence[int] = (),
     ) -> SearchPage:
+        """One page; ``reconcile_issues`` (Cloud, <= 50 ids) makes Jira read those issues fresh instead of
+        from its eventually consistent index."""
         if self.api == "2":
             return self._search_page_start_at(jql, fields, expand, max_results, page_token)
         body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": max_results}
         if expand:
             body["expand"] = ",".join(expand)
+        if reconcile_issues:
+            body["reconcileIssues"] = [int(i) for i in reconcile_issues]
         if page_token:
             body["nextPageToken"] = page_token
         data = _expect_dict(self._post("/rest/api/3/search/jql", body), "search/jql")
@@ -366,9 +372,23 @@ class JiraClient:
             raise _schema_error("search count", key)
         return int(data[key])
 
-    def get_issue(self, id_or_key: str, *, fields: Sequence[str]) -> dict[str, Any]:
-        params = {"fields": ",".join(fields)}
+    def get_issue(
+        self, id_or_key: str, *, fields: Sequence[str], expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        params = {"fields": ",".join(fields), "expand": ",".join(expand) or None}
         return _expect_dict(self._get(f"/rest/api/{self.api}/issue/{id_or_key}", params), "issue")
+
+    def iter_changelog_pages(self, issue_id: str) -> Iterator[list[dict[str, Any]]]:
+        """Every changelog history of an issue, oldest first (for issues whose embedded one was cut)."""
+        yield from self._walk_start_at(
+            f"/rest/api/{self.api}/issue/{issue_id}/changelog",
+            {},
+            items_key="values",
+            page_size=CHANGELOG_PAGE_SIZE,
+        )
+
+    def get_sprint(self, sprint_id: int) -> dict[str, Any]:
+        return _expect_dict(self._get(f"/rest/agile/1.0/sprint/{int(sprint_id)}"), "sprint")
 
     # --- comments and worklogs beyond those embedded in search results ---------------------------
     def iter_comment_pages(self, issue_id: str, *, start_at: int = 0) -> Iterator[list[dict[str, Any]]]:

@@ -58,6 +58,23 @@ class WorklogRecord:
 
 
 @dataclass(frozen=True)
+class ChangeRecord:
+    """One item of a changelog history; ``item_index`` is its position in the history."""
+
+    history_id: int
+    item_index: int
+    author: str | None
+    created: datetime
+    field: str
+    field_type: str
+    field_id: str
+    from_value: str | None
+    from_string: str | None
+    to_value: str | None
+    to_string: str | None
+
+
+@dataclass(frozen=True)
 class SprintRecord:
     jira_id: int
     name: str
@@ -95,6 +112,9 @@ class IssueRecord:
     comment_total: int
     worklogs: list[WorklogRecord]
     worklog_total: int
+    changes: list[ChangeRecord] = field(default_factory=list)
+    history_count: int = 0  # histories embedded (each holds one or more changes)
+    history_total: int = 0  # histories Jira has for the issue
     users: list[UserRecord] = field(default_factory=list)
     schema_warnings: list[str] = field(default_factory=list)
 
@@ -105,6 +125,10 @@ class IssueRecord:
     @property
     def worklogs_complete(self) -> bool:
         return len(self.worklogs) >= self.worklog_total
+
+    @property
+    def changelog_complete(self) -> bool:
+        return self.history_count >= self.history_total
 
 
 # Fields the sync stores: asking Jira for exactly these keeps pages small (request economy).
@@ -224,6 +248,51 @@ def map_worklog(payload: dict[str, Any]) -> WorklogRecord:
     )
 
 
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def map_history(payload: Any) -> tuple[list[ChangeRecord], UserRecord | None]:
+    """A changelog history as its change items (and its author, for the users table)."""
+    if not isinstance(payload, dict):
+        raise MalformedPayload(f"changelog history has an unexpected shape: {type(payload).__name__}")
+    history_id = _int_id(payload.get("id"), "changelog history id")
+    created = _datetime(payload.get("created"), f"changelog history {history_id} created")
+    author = map_user(payload.get("author"))
+    items = payload.get("items")
+    if not isinstance(items, list):
+        raise MalformedPayload(f"changelog history {history_id} has no items list")
+    changes = [
+        ChangeRecord(
+            history_id=history_id,
+            item_index=index,
+            author=author.account_id if author else None,
+            created=created,
+            field=str(item.get("field") or ""),
+            field_type=str(item.get("fieldtype") or ""),
+            field_id=str(item.get("fieldId") or ""),
+            from_value=_optional_text(item.get("from")),
+            from_string=_optional_text(item.get("fromString")),
+            to_value=_optional_text(item.get("to")),
+            to_string=_optional_text(item.get("toString")),
+        )
+        for index, item in enumerate(items)
+        if isinstance(item, dict)
+    ]
+    return changes, author
+
+
+def map_changelog(histories: list[Any]) -> tuple[list[ChangeRecord], list[UserRecord]]:
+    changes: list[ChangeRecord] = []
+    authors: list[UserRecord] = []
+    for history in histories:
+        items, author = map_history(history)
+        changes.extend(items)
+        if author:
+            authors.append(author)
+    return changes, authors
+
+
 def map_sprint(payload: Any) -> SprintRecord:
     if not isinstance(payload, dict):
         raise MalformedPayload(f"sprint has an unexpected shape: {payload!r}")
@@ -277,6 +346,11 @@ def map_issue(payload: Any, *, sprint_field: str = "", story_points_field: str =
     for item in (*comments_raw, *worklogs_raw):
         user_of(item.get("author"))
         user_of(item.get("updateAuthor"))
+    # Present only when asked for with expand=changelog; `total` says whether every history came.
+    histories_raw, history_total = _embedded(payload.get("changelog"), "histories", "changelog")
+    changes, authors = map_changelog(histories_raw)
+    for author in authors:
+        users.setdefault(author.account_id, author)
     sprints_raw = fields.get(sprint_field) if sprint_field else None
     if sprints_raw is not None and not isinstance(sprints_raw, list):
         warnings.append(f"{sprint_field} is not a list of sprints")
@@ -325,6 +399,9 @@ def map_issue(payload: Any, *, sprint_field: str = "", story_points_field: str =
         comment_total=comment_total,
         worklogs=worklogs,
         worklog_total=worklog_total,
+        changes=changes,
+        history_count=len(histories_raw),
+        history_total=history_total,
         schema_warnings=warnings,
     )
     record.users = list(users.values())

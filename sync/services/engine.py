@@ -31,6 +31,7 @@ from sync.jira.mapping import (
     IssueRecord,
     MalformedPayload,
     SprintRecord,
+    map_changelog,
     map_comment,
     map_issue,
     map_sprint,
@@ -46,6 +47,8 @@ from sync.services.sites import client_for
 logger = logging.getLogger(__name__)
 
 STEP_RETRY_LIMIT = 3
+# The changelog rides along with the issue pages: bytes, not requests (only long ones are paged).
+ISSUE_EXPAND = ("changelog",)
 DATABASE_ERROR = "DATABASE_ERROR"
 
 
@@ -268,20 +271,32 @@ def step_sprints(ctx: StepContext) -> None:
         ctx.commit(step="issues")
 
 
-def _complete_overflow(ctx: StepContext, record: IssueRecord) -> None:
-    """Page the issue's comments/worklogs when the search page embedded only the first ones."""
+def complete_overflow(
+    client: JiraClient,
+    record: IssueRecord,
+    counts: Counter[str],
+    heartbeat: Callable[[], None] = lambda: None,
+) -> None:
+    """Page what the search page (or issue read) embedded only in part: comments, worklogs, changelog."""
     if not record.comments_complete:
         record.comments = [
-            map_comment(c) for page in ctx.client.iter_comment_pages(str(record.jira_id)) for c in page
+            map_comment(c) for page in client.iter_comment_pages(str(record.jira_id)) for c in page
         ]
-        ctx.counts["comment_overflow_issues"] += 1
-        ctx.heartbeat()
+        counts["comment_overflow_issues"] += 1
+        heartbeat()
     if not record.worklogs_complete:
         record.worklogs = [
-            map_worklog(w) for page in ctx.client.iter_worklog_pages(str(record.jira_id)) for w in page
+            map_worklog(w) for page in client.iter_worklog_pages(str(record.jira_id)) for w in page
         ]
-        ctx.counts["worklog_overflow_issues"] += 1
-        ctx.heartbeat()
+        counts["worklog_overflow_issues"] += 1
+        heartbeat()
+    if not record.changelog_complete:
+        histories = [h for page in client.iter_changelog_pages(str(record.jira_id)) for h in page]
+        record.changes, authors = map_changelog(histories)
+        record.users.extend(authors)
+        record.history_count = record.history_total = len(histories)
+        counts["changelog_overflow_issues"] += 1
+        heartbeat()
 
 
 def step_issues(ctx: StepContext) -> None:
@@ -291,6 +306,7 @@ def step_issues(ctx: StepContext) -> None:
     page = ctx.client.search_page(
         jql,
         fields=search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field),
+        expand=ISSUE_EXPAND,
         max_results=settings.SYNC_PAGE_SIZE,
     )
     records: list[IssueRecord] = []
@@ -304,7 +320,7 @@ def step_issues(ctx: StepContext) -> None:
             record = map_issue(
                 payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field
             )
-            _complete_overflow(ctx, record)
+            complete_overflow(ctx.client, record, ctx.counts, ctx.heartbeat)
         except MalformedPayload as problem:
             ctx.counts["issues_malformed"] += 1
             warnings.append((str(issue_id), str(problem)))
@@ -379,7 +395,8 @@ def step_finish(ctx: StepContext) -> None:
     summary = (
         f"{'Full' if run.full else 'Incremental'} sync of {ctx.project.key} succeeded: "
         f"{counts['issues_upserted']} issues, {counts['comments_upserted']} comments, "
-        f"{counts['worklogs_upserted']} worklogs upserted; {counts['issues_deleted']} issues deleted; "
+        f"{counts['worklogs_upserted']} worklogs, {counts['changes_upserted']} history items upserted; "
+        f"{counts['issues_deleted']} issues deleted; "
         f"{run.request_total} Jira requests"
     )
     runs.succeed(run, ctx.token, summary=summary)

@@ -39,3 +39,9 @@ class InvalidInput(ServiceError):
 
 class AlreadyExists(ServiceError):
     code = "ALREADY_EXISTS"
+
+
+class NotAuthenticated(ServiceError):
+    """The caller did not prove who it is (e.g. a webhook whose signature does not match)."""
+
+    code = "NOT_AUTHENTICATED"

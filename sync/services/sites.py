@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sync.jira.budget import budget_from_settings
-from sync.jira.client import JiraClient, JiraCredentials, RequestCounter
+from sync.jira.client import JiraClient, JiraCredentials, RequestCounter, SiteIdentity
 from sync.jira.egress import check_site_url
 from sync.jira.mapping import discover_custom_fields
 from sync.models import (
@@ -132,3 +133,34 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
             ProjectTrackedUser.objects.create(project=project, user=user)
         schedules.install(job)
     return project
+
+
+def site_test_connection(*, site: JiraSite) -> SiteIdentity:
+    """Prove the stored credentials now (myself + serverInfo); raises the classified JiraError."""
+    with client_for(site) as client:
+        return client.verify()
+
+
+@dataclass(frozen=True)
+class JiraAccount:
+    account_id: str
+    display_name: str
+    active: bool
+
+
+def project_assignable_users(*, project: Project, limit: int = 1000) -> list[JiraAccount]:
+    """The accounts Jira lets be assigned in the project, fetched live (the tracked-user picker)."""
+    accounts: list[JiraAccount] = []
+    with client_for(project.site) as client:
+        for page in client.iter_assignable_user_pages(project.key):
+            accounts.extend(
+                JiraAccount(
+                    account_id=str(u.get("accountId") or u.get("key") or u.get("name")),
+                    display_name=str(u.get("displayName") or ""),
+                    active=bool(u.get("active", True)),
+                )
+                for u in page
+            )
+            if len(accounts) >= limit:
+                break
+    return sorted(accounts[:limit], key=lambda a: (a.display_name.lower(), a.account_id))

@@ -14,13 +14,24 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sync.jira.mapping import (
+    ChangeRecord,
     CommentRecord,
     IssueRecord,
     SprintRecord,
     UserRecord,
     WorklogRecord,
 )
-from sync.models import Comment, Issue, IssueSprint, JiraSite, JiraUser, Project, Sprint, Worklog
+from sync.models import (
+    Comment,
+    Issue,
+    IssueChange,
+    IssueSprint,
+    JiraSite,
+    JiraUser,
+    Project,
+    Sprint,
+    Worklog,
+)
 from sync.services import bulk
 
 _USER_FIELDS = ["display_name", "account_type", "active"]
@@ -76,11 +87,32 @@ _WORKLOG_COLUMNS = (
     "comment_text",
     "visibility",
 )
+_CHANGE_COLUMNS = (
+    "site_id",
+    "issue_id",
+    "history_id",
+    "item_index",
+    "author_id",
+    "created",
+    "field",
+    "field_type",
+    "field_id",
+    "from_value",
+    "from_string",
+    "to_value",
+    "to_string",
+)
+_CHANGE_IDENTITY = ("site_id", "history_id", "item_index")
 
 
 def upsert_users(site: JiraSite, users: Iterable[UserRecord], *, with_email: bool = False) -> dict[str, int]:
-    """Upsert users; returns accountId -> row id for every given user."""
-    unique = {u.account_id: u for u in users}
+    """Upsert users; returns accountId -> row id for every given user.
+
+    The first record of an account wins: callers list full records (with names) before bare ids.
+    """
+    unique: dict[str, UserRecord] = {}
+    for user in users:
+        unique.setdefault(user.account_id, user)
     if not unique:
         return {}
     rows = [
@@ -244,7 +276,42 @@ def apply_issue_batch(
     worklogs = [(issue_pk[r.jira_id], w) for r in fresh for w in r.worklogs]
     counts["worklogs_deleted"] += _delete_missing(Worklog, pks, [w.jira_id for _, w in worklogs])
     counts["worklogs_upserted"] += upsert_worklogs(site, worklogs, users)
+    changes = [(issue_pk[r.jira_id], c) for r in fresh for c in r.changes]
+    counts["changes_upserted"] += _upsert_changes(site, changes, users)
     return counts
+
+
+def _upsert_changes(
+    site: JiraSite, changes: Sequence[tuple[int, ChangeRecord]], users: dict[str, int]
+) -> int:
+    """Changelog items are append-only in Jira: upserting on (site, history id, item) is idempotent."""
+    if not changes:
+        return 0
+    bulk.upsert(
+        IssueChange,
+        _CHANGE_COLUMNS,
+        (
+            (
+                site.id,
+                issue_id,
+                c.history_id,
+                c.item_index,
+                users.get(c.author) if c.author else None,
+                c.created,
+                c.field,
+                c.field_type,
+                c.field_id,
+                c.from_value,
+                c.from_string,
+                c.to_value,
+                c.to_string,
+            )
+            for issue_id, c in changes
+        ),
+        conflict=_CHANGE_IDENTITY,
+        update=_CHANGE_COLUMNS[1:],
+    )
+    return len(changes)
 
 
 def _delete_missing(model: type[Comment] | type[Worklog], issue_pks: list[int], keep: list[int]) -> int:

@@ -4,17 +4,20 @@ observed on those servers, not on mocks."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
-from notifications import services
-from notifications.models import ChannelConfig, Notification
+from notifications import delivery, services
+from notifications.models import ChannelConfig, Notification, Route
+from notifications.publish import DELIVER_TASK
 from tests.fixtures.processes import CeleryProcess, Processes
 from tests.fixtures.receivers import HttpReceiver, Reply, wait_until
 
@@ -125,7 +128,9 @@ def test_an_email_arrives_with_cc_a_hidden_bcc_html_and_text_parts_and_the_attac
     assert message["X-Jiraplus-Idempotency-Key"] == "mail-1"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
-    assert text.get_content().strip() == "The API token of site acme expired."
+    assert text.get_content().replace("\r\n", "\n") == (  # SMTP carries text with CRLF line ends
+        f"The API token of site acme expired.\n\nSite: acme\nError: TOKEN_EXPIRED\n\n{LINK}\n"
+    )
     html_content = html.get_content()
     assert "TOKEN_EXPIRED" in html_content
     assert f'href="{LINK}"' in html_content
@@ -236,7 +241,12 @@ def test_server_errors_are_retried_with_back_off_then_fail_with_their_code(worke
     assert (config.consecutive_failures, config.last_error_code) == (1, "SERVER_ERROR")
 
 
-def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack):
+def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack, smtp_server):
+    configure("email", options={"host": "127.0.0.1", "port": smtp_server.port})
+    for channel, recipients in (("email", "ops@example.com"), ("slack", "")):  # Slack: must not loop back
+        Route.objects.update_or_create(
+            category="CHANNEL_DISABLED", channel=channel, defaults={"recipients": recipients, "enabled": True}
+        )
     slack.default = Reply(404, b"no_service")
     first = settled(slack_message("gone-1"), "FAILED")
     second = settled(slack_message("gone-2"), "FAILED")
@@ -255,6 +265,15 @@ def test_repeated_permanent_failures_disable_the_channel_loudly(worker, slack):
     assert (third.status, third.error_code) == ("FAILED", "CHANNEL_DISABLED")
     assert len(slack.requests) == 2
 
+    # People hear of it on the other channels.
+    [mail] = wait_until(lambda: smtp_server.mails, message="no email announced the disabled channel")
+    assert mail.message["Subject"] == "Jira++: the Slack notification channel is disabled"
+    assert mail.rcpt_tos == ["ops@example.com"]
+    assert "NOT_FOUND" in mail.message.get_body(("plain",)).get_content()
+    announced = Notification.objects.filter(category="CHANNEL_DISABLED")
+    settled(announced.get(channel="email"), "SENT")
+    assert announced.get(channel="slack").error_code == "CHANNEL_DISABLED"
+
 
 def test_a_duplicate_delivery_of_the_send_task_sends_once(worker, slack):
     done_before = worker.log().count("Task notifications.deliver[")
@@ -262,9 +281,7 @@ def test_a_duplicate_delivery_of_the_send_task_sends_once(worker, slack):
         notification = slack_message("dup-1")
         for _ in range(3):  # the broker redelivering the same message, three more times
             transaction.on_commit(
-                lambda: current_app.send_task(
-                    services.DELIVER_TASK, args=[notification.id], queue="notifications"
-                )
+                lambda: current_app.send_task(DELIVER_TASK, args=[notification.id], queue="notifications")
             )
     wait_until(
         lambda: worker.log().count("Task notifications.deliver[") >= done_before + 8,  # received + succeeded
@@ -288,3 +305,45 @@ def test_the_same_idempotency_key_is_never_sent_twice(worker, slack):
     settled(routed[0], "SENT")
     assert Notification.objects.count() == 2
     assert len(slack.requests) == 2
+
+
+def test_concurrent_deliveries_of_one_message_send_it_once(worker, slack):
+    done_before = worker.log().count("Task notifications.deliver[")
+    notification = slack_message("race")  # committed: the worker races the threads below
+    start = threading.Barrier(4)
+
+    def deliver() -> str:
+        try:
+            start.wait(10)
+            return delivery.deliver(notification_id=notification.id).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: deliver(), range(4)))
+    sent = settled(notification, "SENT")
+    assert sent.attempts == 1
+    assert outcomes.count("SENT") <= 1 and set(outcomes) <= {"SENT", "SKIPPED"}
+    wait_until(  # the worker's delivery ran too (received + succeeded)
+        lambda: worker.log().count("Task notifications.deliver[") >= done_before + 2,
+        message="the worker never ran its delivery",
+    )
+    assert len(slack.requests) == 1
+
+
+def test_concurrent_callers_with_one_idempotency_key_create_and_send_one_message(worker, slack):
+    start = threading.Barrier(4)
+
+    def call(n: int) -> int:
+        try:
+            start.wait(10)
+            return slack_message("same-key", subject=f"caller {n}").id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(call, range(4)))
+    assert len(ids) == 1
+    settled(Notification.objects.get(id=ids.pop()), "SENT")
+    assert Notification.objects.count() == 1
+    assert len(slack.requests) == 1

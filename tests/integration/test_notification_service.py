@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from io import StringIO
 from urllib.parse import parse_qs
 
 import pytest
+from anymail.exceptions import AnymailAPIError
+from django.core.mail import EmailMultiAlternatives
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from notifications import services
+from notifications import delivery, services
 from notifications.errors import InvalidInput
 from notifications.models import ChannelConfig, Notification, Route
 from tests.fixtures.receivers import HttpReceiver, Reply
@@ -56,6 +60,7 @@ def test_the_default_routes_send_billing_to_email_and_whatsapp_and_latency_to_sl
     } <= routes
     assert {("RATE_LIMITED", "slack"), ("SLOW_SYNC", "slack")} <= routes
     assert {("RECOVERED", "email"), ("RECOVERED", "slack"), ("ORCHESTRATION_FAILED", "email")} <= routes
+    assert ("CHANNEL_DISABLED", "email") in routes
     assert not {c for cat, c in routes if cat == "RATE_LIMITED"} - {"slack"}
 
 
@@ -75,7 +80,11 @@ def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
         assert notification.idempotency_key == f"episode-1:{routes[channel].id}"
         assert notification.status == "QUEUED"
         assert notification.category == "SUSPENDED_PAYMENT"
-        assert notification.facts == [["Site", "acme"], ["Error", "SUSPENDED_PAYMENT"]]
+        stored = Notification.objects.get(id=notification.id).facts
+        assert list(stored.items()) == [
+            ("Site", "acme"),
+            ("Error", "SUSPENDED_PAYMENT"),
+        ]  # in the given order
     assert by_channel["email"].recipient == "ops@example.com, cto@example.com"
     assert by_channel["whatsapp"].recipient == "+14155550123"
 
@@ -109,6 +118,34 @@ def test_a_route_without_recipients_is_recorded_as_failed_not_dropped(settings):
     assert "NOTIFY_EMAIL_TO" in sent.error_message
 
 
+def test_an_invalid_route_recipient_is_recorded_and_the_other_routes_still_send(recipients):
+    Route.objects.filter(category="SUSPENDED_PAYMENT", channel="whatsapp").update(recipients="0155 1234")
+    sent = services.notify(category="SUSPENDED_PAYMENT", subject="s", text="t", idempotency_key="bad-1")
+    by_channel = {n.channel: n for n in sent}
+    assert by_channel["email"].status == "QUEUED"
+    assert (by_channel["whatsapp"].status, by_channel["whatsapp"].error_code) == (
+        "FAILED",
+        "INVALID_RECIPIENT",
+    )
+    assert "international format" in by_channel["whatsapp"].error_message
+
+
+def test_the_admin_refuses_a_route_recipient_its_channel_cannot_reach(admin_client):
+    route = Route.objects.get(category="TOKEN_EXPIRED", channel="whatsapp")
+    response = admin_client.post(
+        f"/admin/notifications/route/{route.id}/change/",
+        {
+            "category": "TOKEN_EXPIRED",
+            "channel": "whatsapp",
+            "recipients": "+14155550123, 0155",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "not a phone number in international format" in response.content.decode()
+    assert Route.objects.get(id=route.id).recipients == ""
+
+
 def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
     assert services.notify(category="NOBODY_CARES", subject="s", text="t", idempotency_key="n-1") == []
     assert "no enabled route for notification category NOBODY_CARES" in caplog.text
@@ -131,7 +168,9 @@ def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
         ({"cc": "x@example.com"}, "cc", "INVALID_INPUT"),  # Slack takes no cc
         ({"idempotency_key": ""}, "idempotency_key", "INVALID_INPUT"),
         ({"subject": ""}, "subject", "INVALID_INPUT"),
+        ({"subject": "Two\nlines"}, "subject", "INVALID_INPUT"),
         ({"link": "javascript:alert(1)"}, "link", "INVALID_INPUT"),
+        ({"category": "X" * 65}, "category", "INVALID_INPUT"),
     ],
 )
 def test_bad_input_is_refused_with_the_field_and_nothing_is_saved(overrides, field, code):
@@ -155,7 +194,7 @@ def test_a_slack_bot_token_posts_to_chat_post_message_with_the_channel(http_rece
         "slack", secret="xoxb-bot-token-123", options={"api_url": f"{http_receiver.url}/api/chat.postMessage"}
     )
     notification = message(recipient="#ops", facts={"Project": "ALPHA"})
-    outcome = services.deliver(notification_id=notification.id)
+    outcome = delivery.deliver(notification_id=notification.id)
     assert outcome.status == "SENT"
     assert Notification.objects.get(id=notification.id).provider_id == "1733000000.000100"
     [request] = http_receiver.requests
@@ -176,14 +215,14 @@ def test_slack_api_errors_are_told_apart_retryable_from_permanent(http_receiver:
     )
     configure("slack", secret="xoxb-bot-token-123", options={"api_url": http_receiver.url})
     notification = message()
-    first = services.deliver(notification_id=notification.id)
+    first = delivery.deliver(notification_id=notification.id)
     row = Notification.objects.get(id=notification.id)
     assert (first.status, row.error_code, row.attempts) == ("RETRYING", "RATE_LIMITED", 1)
     assert row.next_attempt_at is not None
     assert row.next_attempt_at >= timezone.now() + timedelta(seconds=6)  # Retry-After honoured
 
     Notification.objects.filter(id=notification.id).update(next_attempt_at=timezone.now())
-    second = services.deliver(notification_id=notification.id)
+    second = delivery.deliver(notification_id=notification.id)
     row.refresh_from_db()
     assert (second.status, row.error_code, row.attempts) == ("FAILED", "SLACK_CHANNEL_NOT_FOUND", 2)
 
@@ -194,7 +233,7 @@ def test_a_retry_is_not_sent_before_its_time(http_receiver: HttpReceiver):
     Notification.objects.filter(id=notification.id).update(
         status="RETRYING", next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    assert services.deliver(notification_id=notification.id).status == "SKIPPED"
+    assert delivery.deliver(notification_id=notification.id).status == "SKIPPED"
     assert http_receiver.requests == []
 
 
@@ -217,7 +256,7 @@ def test_twilio_sends_the_template_with_the_facts_as_content_variables(http_rece
         subject="Token expired",
         facts={"Site": "acme", "Error": "TOKEN_EXPIRED"},
     )
-    assert services.deliver(notification_id=notification.id).status == "SENT"
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"
     assert Notification.objects.get(id=notification.id).provider_id == "SM123"
     [request] = http_receiver.requests
     assert request.path == "/2010-04-01/Accounts/AC42/Messages.json"
@@ -231,7 +270,7 @@ def test_twilio_sends_the_template_with_the_facts_as_content_variables(http_rece
 def test_an_unconfigured_whatsapp_channel_fails_permanently_with_what_is_missing():
     configure("whatsapp", options={}, secret="")
     notification = message(channel="whatsapp", recipient="+14155550123")
-    assert services.deliver(notification_id=notification.id).status == "FAILED"
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
     row = Notification.objects.get(id=notification.id)
     assert row.error_code == "NOT_CONFIGURED"
     assert "phone_number_id" in row.error_message
@@ -243,7 +282,7 @@ def test_a_send_lost_with_its_worker_is_failed_as_unknown_never_sent_again(http_
     Notification.objects.filter(id=notification.id).update(
         status="SENDING", attempts=1, lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert services.deliver(notification_id=notification.id).status == "FAILED"
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
     assert Notification.objects.get(id=notification.id).error_code == "DELIVERY_UNKNOWN"
     assert http_receiver.requests == []
 
@@ -252,7 +291,7 @@ def test_a_webhook_url_never_reaches_stored_errors_or_logs(caplog):
     dead = "http://127.0.0.1:9/services/T01/B02/very-secret-webhook-path"  # port 9: nothing listens
     configure("slack", secret=dead)
     notification = message()
-    assert services.deliver(notification_id=notification.id).status == "RETRYING"
+    assert delivery.deliver(notification_id=notification.id).status == "RETRYING"
     row = Notification.objects.get(id=notification.id)
     assert row.error_code == "NETWORK_ERROR"
     assert "very-secret-webhook-path" not in row.error_message
@@ -270,6 +309,10 @@ def test_channel_secrets_are_only_ciphertext_in_the_database():
 
 def test_the_admin_never_renders_channel_secrets(admin_client):
     config = configure("slack", secret=f"https://hooks.slack.example{WEBHOOK_PATH}")
+    configure("email")  # no secret
+    listing = admin_client.get("/admin/notifications/channelconfig/").content.decode()
+    # Only email's "secret set" is false (every other boolean on the page is true).
+    assert 'alt="False"' in listing
     for url in (
         "/admin/notifications/channelconfig/",
         f"/admin/notifications/channelconfig/{config.id}/change/",
@@ -366,8 +409,99 @@ def test_the_sweep_republishes_messages_whose_task_went_missing_and_settles_lost
     Notification.objects.filter(id=stuck.id).update(updated_at=long_ago)
     Notification.objects.filter(id=lost.id).update(status="SENDING", lease_expires_at=long_ago)
     with django_capture_on_commit_callbacks() as published:
-        due = services.requeue_due()
+        due = delivery.requeue_due()
     assert due == [overdue.id, stuck.id]
     assert fresh.id not in due
     assert len(published) == 2
     assert Notification.objects.get(id=lost.id).error_code == "DELIVERY_UNKNOWN"
+
+
+def test_email_goes_through_the_configured_email_backend_such_as_anymail(settings, mailoutbox):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    configure("email", options={})  # no host: the project's EMAIL_BACKEND applies
+    notification = message(
+        channel="email", recipient="ops@example.com", subject="Via a provider", cc="a@example.com"
+    )
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"
+    [sent] = mailoutbox
+    assert (sent.subject, sent.to, sent.cc) == ("Via a provider", ["ops@example.com"], ["a@example.com"])
+    assert sent.anymail_status.status == {"sent"}
+    assert Notification.objects.get(id=notification.id).provider_id == str(sent.anymail_status.message_id)
+
+
+def test_an_email_throttled_by_the_provider_is_retried_as_rate_limited(settings, mailoutbox, monkeypatch):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    configure("email", options={})
+    notification = message(channel="email", recipient="ops@example.com")
+    # anymail's test backend answers with the message's anymail_test_response when there is one.
+    throttled = AnymailAPIError("throttled", status_code=429)
+    monkeypatch.setattr(EmailMultiAlternatives, "anymail_test_response", throttled, raising=False)
+    assert delivery.deliver(notification_id=notification.id).status == "RETRYING"
+    assert Notification.objects.get(id=notification.id).error_code == "RATE_LIMITED"
+
+
+def test_a_success_ends_the_channels_failure_streak(http_receiver: HttpReceiver):
+    configure(
+        "slack", secret=f"{http_receiver.url}{WEBHOOK_PATH}", consecutive_failures=3, last_error_code="X"
+    )
+    assert delivery.deliver(notification_id=message().id).status == "SENT"
+    config = ChannelConfig.objects.get(channel="slack")
+    assert config.consecutive_failures == 0
+    assert config.last_success_at is not None
+    assert config.healthy
+
+
+def test_the_command_shows_channel_health_and_routes_without_secrets():
+    configure("slack", secret=f"https://hooks.slack.example{WEBHOOK_PATH}", consecutive_failures=2)
+    out = StringIO()
+    call_command("notifications", "status", stdout=out)
+    text = out.getvalue()
+    assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
+    assert "email\tnot configured" in text
+    assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "very-secret-webhook-path" not in text
+
+
+def test_the_command_queues_a_test_message_or_explains_why_not(settings):
+    settings.NOTIFY_WHATSAPP_TO = []
+    out = StringIO()
+    call_command("notifications", "test", "--channel", "email", "--to", "ops@example.com", stdout=out)
+    assert "Queued test message" in out.getvalue()
+    assert Notification.objects.get(category="TEST").recipient == "ops@example.com"
+    with pytest.raises(CommandError, match="No recipient for a WhatsApp test message"):
+        call_command("notifications", "test", "--channel", "whatsapp")
+
+
+def test_installing_the_default_routes_restores_missing_ones_and_keeps_edited_ones():
+    Route.objects.filter(category="RATE_LIMITED").delete()
+    Route.objects.filter(category="RECOVERED", channel="email").update(recipients="lead@example.com")
+    call_command("notifications", "install-default-routes", stdout=StringIO())
+    expected = {(c, ch) for c, channels in services.DEFAULT_ROUTES.items() for ch in channels}
+    assert {(r.category, r.channel) for r in Route.objects.all()} >= expected
+    assert Route.objects.get(category="RECOVERED", channel="email").recipients == "lead@example.com"
+
+
+def test_a_secret_encrypted_with_a_lost_key_fails_the_message_with_a_clear_code(admin_client):
+    configure("slack", secret="https://hooks.slack.example/services/T/B/x")
+    with connection.cursor() as cursor:  # what a key removed from JIRAPLUS_SECRET_KEYS leaves behind
+        cursor.execute(
+            "UPDATE notifications_channelconfig SET secret = 'gAAAAAbogus' WHERE channel = 'slack'"
+        )
+    notification = message()
+    assert delivery.deliver(notification_id=notification.id).status == "FAILED"
+    row = Notification.objects.get(id=notification.id)
+    assert row.error_code == "SECRET_UNREADABLE"
+    assert "JIRAPLUS_SECRET_KEYS" in row.error_message
+    counted = ChannelConfig.objects.defer("secret").get(channel="slack")
+    assert counted.consecutive_failures == 1
+    listing = admin_client.get("/admin/notifications/channelconfig/")  # the health page still opens
+    assert listing.status_code == 200
+    assert "SECRET_UNREADABLE" in listing.content.decode()
+
+
+def test_an_accepted_message_with_an_unreadable_answer_is_sent_not_failed(http_receiver: HttpReceiver):
+    http_receiver.default = Reply(200, b"<html>accepted</html>")
+    configure("whatsapp", secret="EAAG-token", options={"phone_number_id": "1", "api_url": http_receiver.url})
+    notification = message(channel="whatsapp", recipient="+14155550123")
+    assert delivery.deliver(notification_id=notification.id).status == "SENT"  # 2xx: it went out
+    assert Notification.objects.get(id=notification.id).provider_id == ""

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 from django.utils.http import http_date
 
-from notifications.services import backoff_seconds
+from notifications.delivery import backoff_seconds
 from notifications.transports.base import Message
+from notifications.transports.email import option_flag
 from notifications.transports.http import retry_after_seconds
 from notifications.transports.slack import blocks
 from notifications.transports.whatsapp import template_parameters
@@ -53,3 +54,12 @@ def test_slack_facts_are_split_into_sections_of_ten_fields():
 def test_whatsapp_template_parameters_have_no_new_lines_and_are_never_empty():
     message = Message(recipient="+1", subject="Token\nexpired", text="", facts={"A": "1\t2", "B": "x    y"})
     assert template_parameters(message) == ["Token expired", "A: 1 2 · B: x y", "-"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), ("true", True), ("1", True), ("false", False), ("", False), (None, False), (False, False)],
+)
+def test_email_channel_flags_typed_as_text_mean_what_they_say(value, expected):
+
+    assert option_flag(value) is expected

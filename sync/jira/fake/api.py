@@ -356,6 +356,26 @@ def issue_transitions(site: Site, req: Request) -> Response:
         )
 
 
+def issue_changelog(site: Site, req: Request) -> Response:
+    """``GET /issue/{id}/changelog``: the whole changelog, oldest first, in pages of at most 100."""
+    start_at = req.int_arg("startAt", 0)
+    max_results = req.int_arg("maxResults", 100, minimum=1, maximum=100)
+    with site.data.lock:
+        issue = _issue_or_404(site, req)
+        page = issue.changelog[start_at : start_at + max_results]
+        body: dict[str, Any] = {
+            "self": _url(site, req.path, req.query),
+            "maxResults": max_results,
+            "startAt": start_at,
+            "total": len(issue.changelog),
+            "isLast": start_at + len(page) >= len(issue.changelog),
+            "values": [site.renderer.history(h, req.api) for h in page],
+        }
+        if not body["isLast"]:
+            body["nextPage"] = _url(site, req.path, {}, startAt=start_at + len(page), maxResults=max_results)
+        return json_response(body)
+
+
 def issue_worklogs(site: Site, req: Request) -> Response:
     start_at = req.int_arg("startAt", 0)
     max_results = req.int_arg("maxResults", 5000, minimum=1, maximum=5000)
@@ -516,6 +536,14 @@ def board_sprints(site: Site, req: Request) -> Response:
         )
 
 
+def sprint_get(site: Site, req: Request) -> Response:
+    with site.data.lock:
+        sprint = site.data.sprints.get(int(req.params["sprint"]))
+        if sprint is None:
+            return error(404, "Sprint does not exist or you do not have permission to see it.")
+        return json_response(site.renderer.sprint(sprint))
+
+
 def _url(site: Site, path: str, query: dict[str, list[str]], **overrides: Any) -> str:
     params = {k: v for k, v in query.items() if k not in overrides}
     pairs = [(k, value) for k, values in params.items() for value in values]
@@ -560,6 +588,7 @@ ROUTES: tuple[Route, ...] = (
     _route("issue_comments", _GET_POST, _API + r"/issue/(?P<ref>[^/]+)/comment", issue_comments),
     _route("issue_transitions", _GET_POST, _API + r"/issue/(?P<ref>[^/]+)/transitions", issue_transitions),
     _route("issue_worklogs", _GET, _API + r"/issue/(?P<ref>[^/]+)/worklog", issue_worklogs),
+    _route("issue_changelog", _GET, _API + r"/issue/(?P<ref>[^/]+)/changelog", issue_changelog),
     _route("issue", _GET, _API + r"/issue/(?P<ref>[^/]+)", issue_get),
     _route("worklog_updated", _GET, _API + r"/worklog/updated", worklog_updated),
     _route("worklog_deleted", _GET, _API + r"/worklog/deleted", worklog_deleted),
@@ -569,6 +598,7 @@ ROUTES: tuple[Route, ...] = (
     _route("assignable_search", _GET, _API + r"/user/assignable/search", assignable_search),
     _route("boards", _GET, r"/rest/agile/1\.0/board", boards),
     _route("board_sprints", _GET, r"/rest/agile/1\.0/board/(?P<board>\d+)/sprint", board_sprints),
+    _route("sprint", _GET, r"/rest/agile/1\.0/sprint/(?P<sprint>\d+)", sprint_get),
 )
 
 

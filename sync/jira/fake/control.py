@@ -49,6 +49,27 @@ def handle(fake: FakeJira, method: str, path: str, query: str, body: bytes) -> R
         return json_response(fake.stats())
     if route == ("GET", "/_fake/export"):
         return _export(fake, args)
+    if route == ("POST", "/_fake/webhooks"):
+        try:
+            registration = fake.webhooks.register(
+                str(payload.get("url", "")), str(payload.get("secret", "")), payload.get("events")
+            )
+        except (AttributeError, TypeError, ValueError) as problem:
+            return error(400, str(problem))
+        return json_response(registration.to_json(), 201)
+    if route == ("GET", "/_fake/webhooks"):
+        return json_response(
+            {
+                "webhooks": [r.to_json() for r in fake.webhooks.registrations()],
+                "deliveries": [
+                    {"event": d.event, "identifier": d.identifier, "status": d.status, "attempt": d.attempt}
+                    for d in fake.webhooks.deliveries()
+                ],
+            }
+        )
+    if route == ("DELETE", "/_fake/webhooks"):
+        fake.webhooks.clear()
+        return json_response({"webhooks": []})
     if route == ("GET", "/_fake/clock"):
         return json_response({"now": utc_z(fake.data.now())})
     if route == ("POST", "/_fake/clock"):
@@ -83,6 +104,8 @@ def _export(fake: FakeJira, args: dict[str, str]) -> Response:
             return json_response(fake.data.export_sprints(args.get("project", "")))
         if entity == "issues":
             return json_response(fake.data.export(args.get("project", "")))
+        if entity == "history":
+            return json_response(fake.data.export_history(args.get("project", "")))
     except NotFoundError as problem:
         return error(404, str(problem))
-    return error(400, "'entity' must be issues, users or sprints")
+    return error(400, "'entity' must be issues, history, users or sprints")

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sync.jira.adf import adf_to_text, text_to_adf
+from sync.jira.fake.changelog import field_items
 from sync.jira.fake.generate import generate
 from sync.jira.fake.model import (
     ISSUE_TYPES,
     PRIORITIES,
     STATUSES,
+    ChangeItem,
     Comment,
     FakeDataConfig,
+    History,
     Issue,
     Project,
     Sprint,
@@ -70,6 +74,10 @@ MUTATIONS = frozenset(
 )
 
 
+# Called under the data lock with (webhook event name, event body without its envelope); must not block.
+Listener = Callable[[str, dict[str, Any]], None]
+
+
 class NotFoundError(LookupError):
     """A mutation or lookup named an entity the site does not have."""
 
@@ -96,6 +104,8 @@ class FakeData:
         self._next_issue_id = world.next_issue_id
         self._next_entity_id = world.next_entity_id
         self._next_sprint_id = world.next_sprint_id
+        self._next_history_id = world.next_history_id
+        self.listeners: list[Listener] = []  # e.g. the webhook sender
         self.deleted_worklogs: list[tuple[datetime, int]] = []  # (deleted at, worklog id), in time order
         self.version = 0  # any change
         self.render_epoch = 0  # changes that alter how many issues render (sprint edits)
@@ -186,6 +196,29 @@ class FakeData:
         issue.rev += 1
         self.version += 1
 
+    def _record(self, issue: Issue, items: list[ChangeItem], at: datetime) -> History:
+        """Append a history to the issue's changelog (its rendering changes with the next _touch)."""
+        history = History(self._next_history_id, issue.id, self.api_user_id, at, items)
+        self._next_history_id += 1
+        issue.changelog.append(history)
+        return history
+
+    def _emit(self, event: str, body: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(event, body)
+
+    @staticmethod
+    def _issue_ref(issue: Issue) -> dict[str, Any]:
+        return {
+            "id": str(issue.id),
+            "key": issue.key,
+            "fields": {
+                "summary": issue.summary,
+                "status": {"name": issue.status},
+                "updated": utc_z(issue.updated),
+            },
+        }
+
     def _new_entity_id(self) -> int:
         entity_id = self._next_entity_id
         self._next_entity_id += 1
@@ -221,17 +254,25 @@ class FakeData:
             project.issue_ids.append(issue.id)  # the newest id is the largest: the list stays sorted
             self.version += 1
             if fields:
-                self._apply_changes(issue, fields, now)
+                self._apply_changes(issue, fields, now, record=False)  # creation is not a change
+            self._emit("jira:issue_created", {"issue": self._issue_ref(issue)})
             return str(issue.id)
 
     def update_issue(self, issue_id: str | int, **changes: Any) -> str:
         with self.lock:
             issue = self._issue(issue_id)
-            self._apply_changes(issue, changes, self.now())
+            history = self._apply_changes(issue, changes, self.now())
+            body: dict[str, Any] = {"issue": self._issue_ref(issue)}
+            if history is not None:
+                body["changelog"] = {"id": str(history.id)}
+            self._emit("jira:issue_updated", body)
             return str(issue.id)
 
-    def _apply_changes(self, issue: Issue, changes: dict[str, Any], now: datetime) -> None:
+    def _apply_changes(
+        self, issue: Issue, changes: dict[str, Any], now: datetime, *, record: bool = True
+    ) -> History | None:
         values = self._validate_changes(issue, changes)  # all or nothing: validate before touching
+        items = field_items(issue, values, self.users, self.sprints) if record else []
         if "status" in values:
             was_done = STATUSES[issue.status].category_key == "done"
             is_done = STATUSES[values["status"]].category_key == "done"
@@ -244,10 +285,12 @@ class FakeData:
             issue.description = None if text is None else text_to_adf(text)
         for name, value in values.items():
             setattr(issue, name, value)
+        history = self._record(issue, items, now) if items else None
         self._touch(issue, now)
         if _SHOWN_IN_CHILDREN & set(changes):
             for child in self.children(issue.id):
                 child.rev += 1  # their `parent` field shows this issue's summary and status
+        return history
 
     def _validate_changes(self, issue: Issue, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - _ISSUE_CHANGES
@@ -303,6 +346,7 @@ class FakeData:
             self.projects[issue.project_key].issue_ids.remove(issue.id)
             del self.issues[issue.id]
             self.version += 1
+            self._emit("jira:issue_deleted", {"issue": self._issue_ref(issue)})
             return str(issue.id)
 
     def move_issue(self, issue_id: str | int, to_project_key: str) -> str:
@@ -312,13 +356,22 @@ class FakeData:
             if issue.project_key == target.key:
                 return issue.key
             now = self.now()
-            self.projects[issue.project_key].issue_ids.remove(issue.id)
+            source, old_key = self.projects[issue.project_key], issue.key
+            source.issue_ids.remove(issue.id)
             bisect.insort(target.issue_ids, issue.id)
             issue.project_key = target.key
             issue.key = f"{target.key}-{target.next_number}"
             target.next_number += 1
             self.key_index[issue.key] = issue.id  # the old key keeps resolving to the same id
+            items = [
+                ChangeItem(
+                    "project", "jira", "project", str(source.id), source.name, str(target.id), target.name
+                ),
+                ChangeItem("Key", "jira", None, None, old_key, None, issue.key),
+            ]
+            self._record(issue, items, now)
             self._touch(issue, now)
+            self._emit("jira:issue_updated", {"issue": self._issue_ref(issue)})
             for child in self.children(issue.id):
                 if ISSUE_TYPES[child.issuetype].subtask:
                     self.move_issue(child.id, target.key)  # sub-tasks follow their parent
@@ -335,6 +388,7 @@ class FakeData:
             issue.comments.append(comment)
             self._comment_index[comment.id] = issue.id
             self._touch(issue, now)  # comments have no feed: the issue's `updated` is how a sync notices
+            self._emit_comment("comment_created", issue, comment)
             return str(comment.id)
 
     def edit_comment(self, comment_id: str | int, text: str) -> str:
@@ -345,6 +399,7 @@ class FakeData:
             comment.updated = now
             comment.update_author = self.api_user_id
             self._touch(issue, now)
+            self._emit_comment("comment_updated", issue, comment)
             return str(comment.id)
 
     def delete_comment(self, comment_id: str | int) -> str:
@@ -353,7 +408,14 @@ class FakeData:
             issue.comments.remove(comment)
             del self._comment_index[comment.id]
             self._touch(issue, self.now())
+            self._emit_comment("comment_deleted", issue, comment)
             return str(comment.id)
+
+    def _emit_comment(self, event: str, issue: Issue, comment: Comment) -> None:
+        self._emit(event, {"comment": {"id": str(comment.id)}, "issue": self._issue_ref(issue)})
+
+    def _emit_worklog(self, event: str, worklog: Worklog) -> None:
+        self._emit(event, {"worklog": {"id": str(worklog.id), "issueId": str(worklog.issue_id)}})
 
     def add_worklog(
         self,
@@ -384,6 +446,7 @@ class FakeData:
             issue.worklogs.append(worklog)
             self._worklog_index[worklog.id] = issue.id
             self._touch(issue, now)
+            self._emit_worklog("worklog_created", worklog)
             return str(worklog.id)
 
     def edit_worklog(self, worklog_id: str | int, seconds: int, started: str | datetime | None = None) -> str:
@@ -398,6 +461,7 @@ class FakeData:
             worklog.updated = now
             worklog.update_author = self.api_user_id
             self._touch(issue, now)
+            self._emit_worklog("worklog_updated", worklog)
             return str(worklog.id)
 
     def delete_worklog(self, worklog_id: str | int) -> str:
@@ -408,6 +472,7 @@ class FakeData:
             del self._worklog_index[worklog.id]
             self.deleted_worklogs.append((now, worklog.id))
             self._touch(issue, now)
+            self._emit_worklog("worklog_deleted", worklog)
             return str(worklog.id)
 
     def corrupt_issue(self, issue_id: str | int, how: str) -> str:
@@ -418,6 +483,7 @@ class FakeData:
             issue = self._issue(issue_id)
             issue.corruption = None if how == "none" else how
             self._touch(issue, self.now())
+            self._emit("jira:issue_updated", {"issue": self._issue_ref(issue)})
             return str(issue.id)
 
     def add_sprint(
@@ -451,6 +517,7 @@ class FakeData:
             self._next_sprint_id += 1
             self.sprints[sprint.id] = sprint
             self.version += 1
+            self._emit_sprint("sprint_created", sprint)
             return sprint.id
 
     def update_sprint(self, sprint_id: int, **changes: Any) -> int:
@@ -484,7 +551,16 @@ class FakeData:
                 sprint.goal = str(changes["goal"])
             self.version += 1
             self.render_epoch += 1
+            started = changes.get("state") == "active"
+            closed = changes.get("state") == "closed"
+            self._emit_sprint(
+                "sprint_started" if started else "sprint_closed" if closed else "sprint_updated", sprint
+            )
             return sprint.id
+
+    def _emit_sprint(self, event: str, sprint: Sprint) -> None:
+        body = {"id": sprint.id, "state": sprint.state, "name": sprint.name, "originBoardId": sprint.board_id}
+        self._emit(event, {"sprint": body})
 
     # -- canonical export (what a correct sync must end up with) ----------------------------------
     def export(self, project_key: str) -> list[dict[str, Any]]:
@@ -530,6 +606,28 @@ class FakeData:
                 for w in sorted(issue.worklogs, key=lambda w: w.id)
             ],
         }
+
+    def export_history(self, project_key: str) -> list[dict[str, Any]]:
+        """Every change item of the project's issues, one row each, as ``export_project --entity history``
+        writes them (sorted by issue id, history id, item position)."""
+        with self.lock:
+            project = self._project(project_key)
+            return [
+                {
+                    "issue_id": str(issue.id),
+                    "history_id": str(history.id),
+                    "created": utc_z(history.created),
+                    "author": history.author,
+                    "field": item.field,
+                    "from": item.from_value,
+                    "to": item.to_value,
+                    "from_string": item.from_string,
+                    "to_string": item.to_string,
+                }
+                for issue in (self.issues[i] for i in project.issue_ids)
+                for history in sorted(issue.changelog, key=lambda h: h.id)
+                for item in history.items
+            ]
 
     def export_users(self) -> list[dict[str, Any]]:
         with self.lock:

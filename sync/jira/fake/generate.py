@@ -11,13 +11,18 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sync.jira.adf import text_to_adf
+from sync.jira.fake.changelog import resolution_item, sprint_item, status_item, user_item
 from sync.jira.fake.model import (
+    STATUSES,
     Board,
+    ChangeItem,
     Comment,
     FakeDataConfig,
+    History,
     Issue,
     Project,
     Sprint,
@@ -29,6 +34,14 @@ from sync.jira.fake.timefmt import epoch_ms, from_epoch_ms, to_ms
 FIRST_ISSUE_ID = 10000
 FIRST_ENTITY_ID = 100000  # comments and worklogs
 FIRST_PROJECT_ID = 10000
+FIRST_HISTORY_ID = 1_000_000
+# The workflow a generated issue walked to reach its status.
+_STATUS_PATHS = {
+    "To Do": ["To Do"],
+    "In Progress": ["To Do", "In Progress"],
+    "In Review": ["To Do", "In Progress", "In Review"],
+    "Done": ["To Do", "In Progress", "In Review", "Done"],
+}
 SPRINT_LENGTH = timedelta(days=14)
 
 # fmt: off
@@ -121,6 +134,7 @@ class World:
     next_entity_id: int = FIRST_ENTITY_ID
     next_sprint_id: int = 1
     next_board_id: int = 1
+    next_history_id: int = FIRST_HISTORY_ID
 
 
 def generate(config: FakeDataConfig, end: datetime) -> World:
@@ -158,6 +172,7 @@ class _Generator:
                 [issue.updated] + [c.updated for c in issue.comments] + [w.updated for w in issue.worklogs]
             )
             issue.updated = last
+        _Histories(self.config, world).run()
         return world
 
     # -- people -----------------------------------------------------------------------------------
@@ -425,3 +440,69 @@ class _Generator:
             world.next_entity_id += 1
             index = world.comment_index if isinstance(entity, Comment) else world.worklog_index
             index[entity.id] = entity.issue_id
+
+
+class _Histories:
+    """Changelogs that lead from each issue's creation to its generated state.
+
+    They draw from their own random stream, so the rest of the generated site is what it was before
+    changelogs existed (benchmarks and tests keep their figures).
+    """
+
+    def __init__(self, config: FakeDataConfig, world: World) -> None:
+        self.rng = random.Random(f"{config.seed}:changelog")
+        self.world = world
+        self.humans = [
+            u.account_id for u in world.users.values() if u.account_type == "atlassian" and u.active
+        ]
+
+    def run(self) -> None:
+        histories: list[History] = []
+        for issue in self.world.issues.values():
+            histories.extend(self._issue(issue))
+        # Ids follow creation time across the site, as Jira's sequence does.
+        histories.sort(key=lambda h: (h.created, h.issue_id))
+        for history in histories:
+            history.id = self.world.next_history_id
+            self.world.next_history_id += 1
+            self.world.issues[history.issue_id].changelog.append(history)
+
+    def _issue(self, issue: Issue) -> list[History]:
+        rng = self.rng
+        last = issue.resolved or issue.updated
+        changes: list[tuple[datetime, list[ChangeItem]]] = []
+        path = _STATUS_PATHS[issue.status]
+        if issue.status == "Done" and rng.random() < 0.5:
+            path = ["To Do", "In Progress", "Done"]
+        steps = len(path) - 1
+        moments = sorted(self._moment(issue.created, last) for _ in range(steps))
+        if issue.resolved is not None and moments:
+            moments[-1] = issue.resolved  # the resolution date is when the issue entered Done
+        for (old, new), at in zip(pairwise(path), moments, strict=True):
+            items = [status_item(old, new)]
+            if STATUSES[new].category_key == "done":
+                items.append(resolution_item(True))
+            changes.append((at, items))
+        if issue.assignee and rng.random() < 0.5:
+            owners: list[str | None] = [None if rng.random() < 0.5 else rng.choice(self.humans)]
+            if rng.random() < 0.3:
+                owners.append(rng.choice(self.humans))
+            owners.append(issue.assignee)
+            owners = [o for i, o in enumerate(owners) if i == 0 or o != owners[i - 1]]
+            handoffs = pairwise(owners)
+            for (before, after), at in zip(handoffs, self._moments(issue, len(owners) - 1), strict=True):
+                changes.append((at, [user_item("assignee", self.world.users, before, after)]))
+        sprint_ids, sprints = issue.sprint_ids, self.world.sprints
+        for count, at in enumerate(self._moments(issue, len(sprint_ids))):
+            changes.append((at, [sprint_item(sprints, sprint_ids[:count], sprint_ids[: count + 1])]))
+        changes.sort(key=lambda change: change[0])  # stable: a chain's changes keep their order
+        return [History(0, issue.id, self._author(), at, items) for at, items in changes]
+
+    def _moments(self, issue: Issue, count: int) -> list[datetime]:
+        return sorted(self._moment(issue.created, issue.updated) for _ in range(count))
+
+    def _moment(self, start: datetime, end: datetime) -> datetime:
+        return to_ms(start + (end - start) * self.rng.random()) if end > start else start
+
+    def _author(self) -> str:
+        return self.rng.choice(self.humans)

@@ -26,6 +26,7 @@ class FakeDataConfig:
     email: str = "api-user@example.com"
     search_page_cap: int = 100
     embedded_limit: int = 20
+    changelog_embedded_limit: int = 100  # histories embedded by expand=changelog (Jira: up to 100)
     worklog_feed_lag_seconds: float = 60.0
     start: datetime = field(default_factory=lambda: datetime(2024, 1, 1, tzinfo=UTC))
     # Where generated history ends. None means five minutes before the wall clock at generation, so fresh
@@ -141,6 +142,28 @@ class Worklog:
     seconds: int
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    """One field change of a history, as Jira's changelog renders it (ids in from/to, names in *String)."""
+
+    field: str
+    fieldtype: str  # jira | custom
+    field_id: str | None
+    from_value: str | None
+    from_string: str | None
+    to_value: str | None
+    to_string: str | None
+
+
+@dataclass(slots=True)
+class History:
+    id: int
+    issue_id: int
+    author: str | None
+    created: datetime
+    items: list[ChangeItem]
+
+
 @dataclass(slots=True)
 class Issue:
     id: int
@@ -162,6 +185,7 @@ class Issue:
     resolved: datetime | None
     comments: list[Comment] = field(default_factory=list)  # in created order
     worklogs: list[Worklog] = field(default_factory=list)  # in id order
+    changelog: list[History] = field(default_factory=list)  # in created order (ids ascend with it)
     corruption: str | None = None
     # Bumped on every change that alters the issue's rendering, so cached JSON can be reused safely.
     rev: int = 0

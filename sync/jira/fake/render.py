@@ -18,7 +18,9 @@ from sync.jira.fake.model import (
     PRIORITIES,
     STATUSES,
     Board,
+    ChangeItem,
     Comment,
+    History,
     Issue,
     Project,
     Sprint,
@@ -255,6 +257,24 @@ class Renderer:
         )
         return rendered
 
+    def history(self, history: History, api: str = "3") -> dict[str, Any]:
+        return {
+            "id": str(history.id),
+            "author": self.user(history.author, api),
+            "created": self._ts(history.created),
+            "items": [change_item(item) for item in history.items],
+        }
+
+    def embedded_changelog(self, issue: Issue, api: str) -> dict[str, Any]:
+        """``expand=changelog``: the first histories only, with the ``total`` that says more exist."""
+        shown = issue.changelog[: self.data.config.changelog_embedded_limit]
+        return {
+            "startAt": 0,
+            "maxResults": len(shown),
+            "total": len(issue.changelog),
+            "histories": [self.history(h, api) for h in shown],
+        }
+
     def _ts(self, moment: datetime) -> str:
         return jira_timestamp(moment, self.data.zone)
 
@@ -281,7 +301,7 @@ class Renderer:
             "key": issue.key,
         }
         if view.changelog:
-            rendered["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
+            rendered["changelog"] = self.embedded_changelog(issue, api)
         if not view.fields:
             return {"id": rendered["id"], "key": issue.key, "self": rendered["self"]}
         if issue.corruption == "missing_fields":
@@ -433,6 +453,21 @@ class Renderer:
                 }
             )
         return rendered
+
+
+def change_item(item: ChangeItem) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"field": item.field, "fieldtype": item.fieldtype}
+    if item.field_id is not None:
+        rendered["fieldId"] = item.field_id
+    rendered.update(
+        {
+            "from": item.from_value,
+            "fromString": item.from_string,
+            "to": item.to_value,
+            "toString": item.to_string,
+        }
+    )
+    return rendered
 
 
 def _sprint_dates(sprint: Sprint) -> dict[str, str]:

@@ -28,6 +28,7 @@ from sync.jira.fake.data import FakeData
 from sync.jira.fake.faults import Fault, FaultBook
 from sync.jira.fake.model import FakeDataConfig
 from sync.jira.fake.responses import customise, fault_response
+from sync.jira.fake.webhooks import WebhookSender
 from sync.jira.fake.wire import (
     ApiError,
     Request,
@@ -176,6 +177,8 @@ class FakeJira:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._site: Site | None = None
+        self.webhooks = WebhookSender(self.data.now)
+        self.data.listeners.append(self.webhooks.listen)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -198,6 +201,7 @@ class FakeJira:
         server, self._server = self._server, None
         if server is None:
             return
+        self.webhooks.stop()
         server.shutdown()
         with server.connections_lock:
             for connection in list(server.connections):

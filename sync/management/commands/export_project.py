@@ -10,6 +10,7 @@ from sync.management.cli import service_errors
 from sync.services import sites
 
 EXPORTERS = {
+    "history": selectors.export_history,
     "issues": selectors.export_issues,
     "sprints": selectors.export_sprints,
     "users": selectors.export_users,

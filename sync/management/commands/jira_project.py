@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 from sync.management.cli import service_errors
 from sync.models import Project
-from sync.services import sites
+from sync.services import controls, sites
 
 
 class Command(BaseCommand):
@@ -25,6 +25,13 @@ class Command(BaseCommand):
         )
         add.add_argument("--cron", default=None, help="Schedule, default SYNC_DEFAULT_CRON")
         sub.add_parser("list", help="List registered projects")
+        track = sub.add_parser("track", help="Track accounts and backfill their issues (full history)")
+        track.add_argument("key", help="Project key or Jira id")
+        track.add_argument("account_ids", nargs="+", metavar="ACCOUNT_ID")
+        untrack = sub.add_parser("untrack", help="Stop syncing these accounts' issues")
+        untrack.add_argument("key", help="Project key or Jira id")
+        untrack.add_argument("account_ids", nargs="+", metavar="ACCOUNT_ID")
+        untrack.add_argument("--purge", action="store_true", help="Also delete their stored issues")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
@@ -32,9 +39,32 @@ class Command(BaseCommand):
                 job = project.sync_job
                 self.stdout.write(f"{project.key}\t{project.site}\t{job.cron}\t{job.status}")
             return
+        if options["action"] in ("track", "untrack"):
+            self._tracking(options)
+            return
         with service_errors():
             site = sites.site_get(options["site"])
             project = sites.project_add(
                 site=site, key=options["key"], track=options["track"], cron=options["cron"]
             )
         self.stdout.write(f"Registered project {project.key} ({project.name}) on {site.name}")
+
+    def _tracking(self, options: dict[str, Any]) -> None:
+        with service_errors():
+            project = sites.project_get(options["key"])
+            if options["action"] == "untrack":
+                removed = controls.tracked_users_remove(
+                    project=project,
+                    account_ids=options["account_ids"],
+                    purge=options["purge"],
+                    actor="manage.py",
+                )
+                self.stdout.write(f"Stopped tracking {removed} account(s) in {project.key}")
+                return
+            request = controls.tracked_users_add(
+                project=project, account_ids=options["account_ids"], actor="manage.py"
+            )
+        if request is None:
+            self.stdout.write(f"Every account was already tracked in {project.key}; nothing to backfill")
+        else:
+            self.stdout.write(f"Backfill run {request.run.id} of {project.key} requested")

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sync.management.cli import service_errors
 from sync.models import AuthKind, JiraSite
-from sync.services import sites
+from sync.services import sites, webhooks
 
 
 class Command(BaseCommand):
@@ -27,8 +27,18 @@ class Command(BaseCommand):
             help="Read a Data Center personal access token from stdin",
         )
         sub.add_parser("list", help="List registered sites")
+        secret = sub.add_parser(
+            "webhook-secret", help="Set the secret Jira signs this site's webhooks with (stored encrypted)"
+        )
+        secret.add_argument("--name", required=True, help="The site's name")
+        secret.add_argument(
+            "--secret-stdin", action="store_true", help="Read the secret from stdin (else one is generated)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "webhook-secret":
+            self._webhook_secret(options)
+            return
         if options["action"] == "list":
             for site in JiraSite.objects.order_by("name"):
                 self.stdout.write(f"{site.name}\t{site.base_url}\t{site.deployment}\t{site.time_zone}")
@@ -53,3 +63,16 @@ class Command(BaseCommand):
             f"Registered site {site.name}: {site.get_deployment_display()} at {site.base_url}, "
             f"API user time zone {site.time_zone}"
         )
+
+    def _webhook_secret(self, options: dict[str, Any]) -> None:
+        given = sys.stdin.readline().strip() if options["secret_stdin"] else None
+        with service_errors():
+            site = sites.site_get(options["name"])
+            secret = webhooks.webhook_secret_set(site=site, secret=given)
+        self.stdout.write(
+            f"Webhook URL for {site.name}: /webhooks/jira/{site.pk}/ (prefix it with this server's URL)"
+        )
+        if given is None:  # shown once, to be pasted into Jira's webhook form; never stored in clear
+            self.stdout.write(f"Generated secret: {secret}")
+        else:
+            self.stdout.write("Secret stored.")

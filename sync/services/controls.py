@@ -1,0 +1,259 @@
+"""The one way to steer a project's sync: start, pause, resume, reschedule, trigger, tracked users, and
+telemetry's back-off cron. Admin, GraphQL, REST, commands and telemetry all call these functions.
+
+Each control is one transaction: the SyncJob row is locked, changed, the beat entry re-installed
+(schedules.install), and a SyncLog line records who did what. Controls that start runs or resume the
+schedule first prove the site's credentials still work, so a broken site is refused with Jira's
+classified error before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sync.jira.errors import JiraError, JiraErrorCode
+from sync.models import (
+    ACTIVE_RUN_STATUSES,
+    Issue,
+    JiraUser,
+    Project,
+    ProjectTrackedUser,
+    SyncJob,
+    SyncLog,
+    SyncRun,
+)
+from sync.services import runs, schedules, sites
+from sync.services.errors import InvalidInput, NotFound, ServiceError
+
+# Jira answers that no retry fixes: the site needs a person before syncs can run.
+_BROKEN_SITE_CODES = frozenset(
+    {
+        JiraErrorCode.AUTH_FAILED,
+        JiraErrorCode.TOKEN_EXPIRED,
+        JiraErrorCode.FORBIDDEN,
+        JiraErrorCode.SUSPENDED_PAYMENT,
+        JiraErrorCode.SUSPENDED_INACTIVITY,
+        JiraErrorCode.SITE_DEACTIVATED,
+    }
+)
+
+
+class SiteUnavailable(ServiceError):
+    """The project's Jira site refuses our credentials (code is Jira's classified code)."""
+
+    code = "SITE_UNAVAILABLE"
+
+
+class Busy(ServiceError):
+    code = "RUN_IN_PROGRESS"
+
+
+def _check_site(project: Project) -> None:
+    """One cheap authenticated call; transient failures (network, 5xx, 429) don't block a control."""
+    try:
+        with sites.client_for(project.site) as client:
+            client.myself()
+    except JiraError as error:
+        if error.code in _BROKEN_SITE_CODES:
+            raise SiteUnavailable(
+                f"Site '{project.site.name}' of project {project.key} refuses our credentials: "
+                f"{error.message}",
+                code=str(error.code),
+                advice=error.advice,
+                field="site",
+            ) from None
+
+
+def _locked_job(project: Project) -> SyncJob:
+    try:
+        return (
+            SyncJob.objects.select_for_update(of=("self",))
+            .select_related("project", "periodic_task__crontab")
+            .get(project=project)
+        )
+    except SyncJob.DoesNotExist:
+        raise NotFound(f"Project {project.key} has no sync job", field="project") from None
+
+
+def _audit(project: Project, message: str, **details: object) -> None:
+    SyncLog.objects.create(project=project, level=SyncLog.Level.INFO, message=message, details=details)
+
+
+def _save_and_install(job: SyncJob, *fields: str) -> None:
+    job.save(update_fields=[*fields, "updated_at"])
+    schedules.install(job)
+
+
+def _resume(job: SyncJob, actor: str) -> None:
+    if job.status == SyncJob.Status.PAUSED:
+        job.status = SyncJob.Status.ACTIVE
+    job.paused_note, job.paused_by, job.paused_at = "", "", None
+    _save_and_install(job, "status", "paused_note", "paused_by", "paused_at")
+    _audit(job.project, f"Schedule resumed by {actor or 'unknown'}", actor=actor)
+
+
+def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncJob:
+    """Stop scheduled runs (manual triggers still work); the beat entry is disabled, the cron kept."""
+    with transaction.atomic():
+        job = _locked_job(project)
+        job.status = SyncJob.Status.PAUSED
+        job.paused_note, job.paused_by, job.paused_at = note, actor, timezone.now()
+        _save_and_install(job, "status", "paused_note", "paused_by", "paused_at")
+        _audit(
+            project, f"Schedule paused by {actor or 'unknown'}" + (f": {note}" if note else ""), actor=actor
+        )
+    return job
+
+
+def sync_resume(*, project: Project, actor: str = "") -> SyncJob:
+    """Scheduled runs again from the next slot; no run now, and slots missed while paused never fire."""
+    _check_site(project)
+    with transaction.atomic():
+        job = _locked_job(project)
+        _resume(job, actor)
+    return job
+
+
+def sync_start(
+    *, project: Project, full: bool = False, actor: str = "", trigger: str = SyncRun.Trigger.MANUAL
+) -> runs.SyncRequest:
+    """Resume the schedule and run a sync now (coalesced with an active run)."""
+    _check_site(project)
+    with transaction.atomic():
+        job = _locked_job(project)
+        _resume(job, actor)
+        return runs.request_sync(project=project, full=full, trigger=trigger)
+
+
+def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncJob:
+    """Store a validated cron; beat uses it within seconds, from the next slot after now."""
+    expression = schedules.validate_cron(cron)
+    with transaction.atomic():
+        job = _locked_job(project)
+        previous, job.cron = job.cron, expression
+        _save_and_install(job, "cron")
+        _audit(
+            project,
+            f"Schedule changed from '{previous}' to '{expression}' by {actor or 'unknown'}",
+            actor=actor,
+            previous=previous,
+            cron=expression,
+        )
+    return job
+
+
+def sync_trigger(
+    *,
+    project: Project,
+    full: bool = False,
+    account_ids: Sequence[str] = (),
+    actor: str = "",
+    trigger: str = SyncRun.Trigger.MANUAL,
+) -> runs.SyncRequest:
+    """One run outside the schedule, paused or not; joins the project's active run if there is one."""
+    _check_site(project)
+    return runs.request_sync(project=project, full=full, account_ids=_clean_ids(account_ids), trigger=trigger)
+
+
+def _clean_ids(account_ids: Sequence[str]) -> list[str]:
+    if any(not a or not a.strip() for a in account_ids):
+        raise InvalidInput("Account ids must not be empty", field="account_ids")
+    return sorted({a.strip() for a in account_ids})
+
+
+def tracked_users_add(
+    *, project: Project, account_ids: Sequence[str], actor: str = ""
+) -> runs.SyncRequest | None:
+    """Track more accounts and backfill them: one full-history run limited to the newly tracked ones.
+
+    Returns None when every account was already tracked. Refused (nothing changed) while a run is
+    open, because that run's scope was fixed when it started and would miss the new accounts.
+    """
+    ids = _clean_ids(account_ids)
+    if not ids:
+        raise InvalidInput("Give at least one account id to track", field="account_ids")
+    _check_site(project)
+    with transaction.atomic():
+        _locked_job(project)  # serialises with other controls of this project
+        active = SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).first()
+        if active is not None:
+            raise Busy(
+                f"Project {project.key} has run {active.id} in progress",
+                field="account_ids",
+                advice="Add the tracked users once it finishes, so their backfill covers them.",
+            )
+        added = []
+        for account_id in ids:
+            user, _ = JiraUser.objects.get_or_create(site=project.site, account_id=account_id)
+            link, created = ProjectTrackedUser.objects.get_or_create(project=project, user=user)
+            if created or not link.is_tracked:
+                ProjectTrackedUser.objects.filter(id=link.id).update(is_tracked=True)
+                added.append(account_id)
+        if not added:
+            return None
+        _audit(project, f"Tracking {', '.join(added)} (by {actor or 'unknown'})", actor=actor, added=added)
+        return runs.request_sync(
+            project=project, full=True, account_ids=added, trigger=SyncRun.Trigger.BACKFILL
+        )
+
+
+def tracked_users_remove(
+    *, project: Project, account_ids: Sequence[str], purge: bool = False, actor: str = ""
+) -> int:
+    """Stop syncing these accounts' issues; returns how many accounts were untracked.
+
+    Stored issues stay unless ``purge``: then the project's issues assigned to or reported by a removed
+    account are deleted, except those a still-tracked account keeps in scope. With no tracked account
+    left the project syncs all its issues again, so nothing is purged.
+    """
+    ids = _clean_ids(account_ids)
+    if not ids:
+        raise InvalidInput("Give at least one account id to stop tracking", field="account_ids")
+    with transaction.atomic():
+        _locked_job(project)
+        links = ProjectTrackedUser.objects.filter(project=project, user__account_id__in=ids, is_tracked=True)
+        removed = links.update(is_tracked=False)
+        purged = 0
+        if purge:
+            remaining = ProjectTrackedUser.objects.filter(project=project, is_tracked=True).values("user_id")
+            if remaining.exists():
+                doomed = Issue.objects.filter(project=project).filter(
+                    Q(assignee__account_id__in=ids) | Q(reporter__account_id__in=ids)
+                )
+                doomed = doomed.exclude(Q(assignee_id__in=remaining) | Q(reporter_id__in=remaining))
+                purged = doomed.count()
+                doomed.delete()
+        _audit(
+            project,
+            f"Stopped tracking {removed} account(s) (by {actor or 'unknown'})"
+            + (f"; purged {purged} issue(s)" if purge else ""),
+            actor=actor,
+            removed=ids,
+            purged=purged,
+        )
+    return removed
+
+
+def effective_cron_set(*, project: Project, cron: str | None, reason: str) -> SyncJob:
+    """Telemetry's back-off: a cron that overrides the operator's on the beat entry; None restores it.
+
+    The operator's cron stays in SyncJob.cron; beat picks the change up within seconds.
+    """
+    expression = schedules.validate_cron(cron) if cron else ""
+    with transaction.atomic():
+        job = _locked_job(project)
+        if job.effective_cron == expression:
+            return job
+        job.effective_cron = expression
+        _save_and_install(job, "effective_cron")
+        _audit(
+            project,
+            f"Effective schedule set to '{expression or job.cron}': {reason}",
+            effective_cron=expression,
+            reason=reason,
+        )
+    return job
