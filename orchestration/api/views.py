@@ -1,4 +1,8 @@
-"""REST: ``/api/orchestrations/``. Views parse, check the permission, call the controls service, render."""
+"""REST: ``/api/orchestrations/``. Views parse, check the permission, call the controls service, render.
+
+A service's typed error propagates to ``jiraplus.api_errors.rest_exception_handler``: 400, 404, or 409 for
+``ALREADY_EXISTS`` and ``CONFLICT``, with the project's one error shape ``{code, message, field, advice}``.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +25,6 @@ from orchestration.api.serializers import (
 from orchestration.models import Orchestration
 from orchestration.permissions import actor_name, can_operate_orchestration
 from orchestration.services import controls
-from sync.services.errors import AlreadyExists, InvalidInput, NotFound, ServiceError
-
-_STATUS = {
-    NotFound: status.HTTP_404_NOT_FOUND,
-    InvalidInput: status.HTTP_400_BAD_REQUEST,
-    AlreadyExists: status.HTTP_409_CONFLICT,
-    controls.Conflict: status.HTTP_409_CONFLICT,
-}
-
-
-def _error(problem: ServiceError) -> Response:
-    code = next((c for kind, c in _STATUS.items() if isinstance(problem, kind)), status.HTTP_400_BAD_REQUEST)
-    return Response({"errors": [problem.to_dict()]}, status=code)
 
 
 class NewestFirst(CursorPagination):
@@ -60,10 +51,7 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     ) -> Response:
         if not can_operate_orchestration(request.user):
             raise PermissionDenied("You need the orchestration.operate_orchestration permission")
-        try:
-            orchestration = call(actor_name(request.user))
-        except ServiceError as problem:
-            return _error(problem)
+        orchestration = call(actor_name(request.user))  # typed errors: jiraplus.api_errors renders them
         detail = selectors.orchestration_detail().get(id=orchestration.id)
         return Response(
             OrchestrationDetailSerializer(detail).data,

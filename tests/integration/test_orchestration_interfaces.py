@@ -133,12 +133,14 @@ def test_rest_start_conflicts_and_controls(operator, issue):
     assert response.json()["phases"][0]["phase"] == "EXPLORE"
 
     again = operator.post("/api/orchestrations/", {"issue_key": issue.key}, content_type="application/json")
-    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "ALREADY_EXISTS"
+    assert again.status_code == 409 and again.json()["code"] == "ALREADY_EXISTS"
     approve = operator.post(
         f"/api/orchestrations/{orchestration_id}/approve/", {}, content_type="application/json"
     )
-    assert approve.status_code == 409 and approve.json()["errors"][0]["code"] == "CONFLICT"
-    assert operator.post("/api/orchestrations/999999/cancel/").status_code == 404
+    assert approve.status_code == 409 and approve.json()["code"] == "CONFLICT"
+    assert "not awaiting approval" in approve.json()["message"]
+    missing = operator.post("/api/orchestrations/999999/cancel/")
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
 
     cancelled = operator.post(f"/api/orchestrations/{orchestration_id}/cancel/")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
