@@ -370,3 +370,10 @@ CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
 # Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons
 # minute-granular; tests set e.g. "*/3" so "* * * * *" ticks every 3 seconds.
 SYNC_CRON_SECONDS = env_str("SYNC_CRON_SECONDS") or "0"
+# One OpenAPI enum per orchestration choice set (they share field names with sync's).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "OrchestrationStatusEnum": "orchestration.models.Status",
+    "OrchestrationPhaseEnum": "orchestration.models.Phase",
+    "PhaseExecutionStateEnum": "orchestration.models.PhaseExecution.State",
+    "AgentExecutionStatusEnum": "orchestration.models.AgentExecution.Status",
+}
