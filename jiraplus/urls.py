@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from jiraplus.graphql import graphql_view
 from sync.api.webhooks import jira_webhook
+from telemetry.views import metrics
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -16,5 +17,6 @@ urlpatterns = [
     path("api/", include("sync.api.urls")),
     path("healthz", health),
     path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
+    path("metrics", metrics, name="metrics"),
     path("api/", include("orchestration.api.urls")),
 ]

@@ -157,6 +157,7 @@ class JiraError(Exception):
             "advice": self.advice,
             "retryable": self.retryable,
             "endpoint": self.endpoint,
+            "retry_after": self.retry_after,  # telemetry's back-off honours it
         }
 
 

@@ -94,10 +94,12 @@ def _resume(job: SyncJob, actor: str) -> None:
     job.paused_note, job.paused_by, job.paused_at = "", "", None
     _save_and_install(job, "status", "paused_note", "paused_by", "paused_at")
     _audit(job.project, f"Schedule resumed by {actor or 'unknown'}", actor=actor)
+    runs.continue_parked(project=job.project)
 
 
 def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncJob:
-    """Stop scheduled runs (manual triggers still work); the beat entry is disabled, the cron kept."""
+    """Stop scheduled runs (manual triggers still work); the beat entry is disabled, the cron kept.
+    A run in flight stops at its next step boundary and continues from there on resume."""
     with transaction.atomic():
         job = _locked_job(project)
         job.status = SyncJob.Status.PAUSED
@@ -110,7 +112,8 @@ def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncJob:
 
 
 def sync_resume(*, project: Project, actor: str = "") -> SyncJob:
-    """Scheduled runs again from the next slot; no run now, and slots missed while paused never fire."""
+    """Scheduled runs again from the next slot; slots missed while paused never fire. The only run it
+    starts is the continuation of one the pause stopped mid-way."""
     _check_site(project)
     with transaction.atomic():
         job = _locked_job(project)

@@ -127,6 +127,9 @@ def execute_step(run_id: int, seq: int) -> None:
             },
         )
         return
+    if runs.paused_since_start(run):
+        runs.park(run, token)
+        return
     client = client_for(run.project.site)
     ctx = StepContext(run=run, token=token, client=client)
     try:

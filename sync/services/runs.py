@@ -145,7 +145,7 @@ def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
         )
     if not claimed:
         return None
-    return SyncRun.objects.select_related("project__site").get(id=run_id), token
+    return SyncRun.objects.select_related("project__site", "project__sync_job").get(id=run_id), token
 
 
 def renew(run: SyncRun, token: str) -> None:
@@ -243,6 +243,75 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
         )
         _job_after_run(run, now, error_code=code)
         log(run, SyncLog.Level.ERROR, message, **{**details, "code": code})
+
+
+PAUSED = "PAUSED"
+
+
+def paused_since_start(run: SyncRun) -> bool:
+    """The project's schedule was paused after this run began: it stops at this step boundary."""
+    job = getattr(run.project, "sync_job", None)
+    return bool(
+        job is not None
+        and job.status == SyncJob.Status.PAUSED
+        and job.paused_at is not None
+        and job.paused_at > run.created_at
+    )
+
+
+def park(run: SyncRun, token: str) -> None:
+    """Stop a run cleanly between steps because its project was paused: every committed batch stays,
+    no cursor moves, and ``continue_parked`` picks the work up where it stopped when the project resumes."""
+    now = timezone.now()
+    with transaction.atomic():
+        release(run, token, status=RunStatus.CANCELLED, error_code=PAUSED, finished_at=now)
+        SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
+            status=SyncState.Status.IDLE
+        )
+        log(
+            run,
+            SyncLog.Level.INFO,
+            f"Paused before step '{run.step}' ({run.issues_done} issues done); "
+            "the run continues from here when the project is resumed",
+            code=PAUSED,
+            step=run.step,
+        )
+
+
+def continue_parked(*, project: Project) -> SyncRun | None:
+    """If the project's latest run was parked by a pause, start its continuation: a new run at the same
+    step, cursor and window, so nothing already committed is fetched again. Call inside a transaction."""
+    parked = SyncRun.objects.filter(project=project).order_by("-id").first()
+    if parked is None or parked.status != RunStatus.CANCELLED or parked.error_code != PAUSED:
+        return None
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                project=project,
+                trigger=parked.trigger,
+                full=parked.full,
+                account_ids=parked.account_ids,
+                step=parked.step,
+                cursor={**parked.cursor, "continues_run": parked.id},
+                window_start=parked.window_start,
+                window_end=parked.window_end,
+                counts=parked.counts,
+                http_requests=parked.http_requests,
+                request_total=parked.request_total,
+                approx_total=parked.approx_total,
+                issues_done=parked.issues_done,
+                heartbeat_at=timezone.now(),
+            )
+            log(
+                run,
+                SyncLog.Level.INFO,
+                f"Continues run {parked.id} from step '{parked.step}'",
+                parked=parked.id,
+            )
+            enqueue_step(run.id, 0)
+    except IntegrityError:  # a run is already active (a manual trigger): it covers the window instead
+        return None
+    return run
 
 
 def _job_after_run(run: SyncRun, now: datetime, *, error_code: str) -> None:

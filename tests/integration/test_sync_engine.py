@@ -11,7 +11,7 @@ from celery import current_app
 
 from sync.jira.fake import FakeDataConfig, Fault
 from sync.models import Comment, Issue, SyncJob, SyncLog, SyncRun, SyncState, Worklog
-from sync.services import runs
+from sync.services import controls, runs
 from tests.fixtures.sync import assert_same, register, stored, sync_and_wait, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -278,3 +278,47 @@ def test_a_batch_is_queryable_as_soon_as_it_commits(fake_jira_factory, celery_wo
     assert 0 < len(visible) < 300
     assert all(issue == expected[issue["id"]] for issue in visible)
     assert wait_for_run(run.id).status == "SUCCEEDED"
+
+
+def test_pause_stops_a_run_at_the_next_batch_and_resume_continues_it_without_refetching(
+    fake_jira_factory, celery_worker
+):
+    fake = fake_jira_factory(small(projects={"ALPHA": 300}))
+    (alpha,) = register(fake, ["ALPHA"])
+    fake.add_fault(Fault(kind="slow", path="/search/jql", delay=0.4, times=None))
+    first = runs.request_sync(project=alpha, full=True).run
+    deadline = time.monotonic() + 30
+    while SyncRun.objects.get(id=first.id).issues_done < 100:
+        assert time.monotonic() < deadline, "the first page never committed"
+        time.sleep(0.02)
+
+    controls.sync_pause(project=alpha, note="maintenance", actor="ops")
+    parked = wait_for_run(first.id)
+
+    assert (parked.status, parked.error_code) == ("CANCELLED", "PAUSED")
+    assert 100 <= parked.issues_done < 300
+    assert Issue.live.filter(project=alpha).count() == parked.issues_done  # committed batches stay
+    assert SyncState.objects.get(project=alpha, entity="issue").last_sync_time is None  # no cursor moved
+    requests_when_parked = fake.request_count("/rest/api/3/search/jql")
+    time.sleep(1)
+    assert fake.request_count("/rest/api/3/search/jql") == requests_when_parked  # it really stopped
+
+    controls.sync_resume(project=alpha, actor="ops")
+    continuation = SyncRun.objects.exclude(id=first.id).get(project=alpha)
+    done = wait_for_run(continuation.id)
+
+    assert done.status == "SUCCEEDED", done.error_message
+    assert done.cursor["continues_run"] == first.id and done.issues_done == 300
+    assert fake.request_count("/rest/api/3/search/jql") == 4  # 3 pages + the reconcile: none read twice
+    assert_same(alpha, fake.data.export("ALPHA"))
+
+
+def test_a_manual_trigger_while_paused_runs_to_the_end(fake_jira_factory, celery_worker):
+    fake = fake_jira_factory(small(projects={"ALPHA": 150}))
+    (alpha,) = register(fake, ["ALPHA"])
+    controls.sync_pause(project=alpha, actor="ops")
+
+    run = wait_for_run(controls.sync_trigger(project=alpha, full=True).run.id)
+
+    assert run.status == "SUCCEEDED", run.error_message
+    assert_same(alpha, fake.data.export("ALPHA"))

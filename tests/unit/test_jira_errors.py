@@ -125,6 +125,7 @@ def test_429_is_rate_limited_with_retry_after_seconds():
     assert error.code is C.RATE_LIMITED
     assert error.retryable
     assert error.retry_after == 7.0
+    assert error.to_dict()["retry_after"] == 7.0  # SyncLog details carry it to telemetry
     assert "Retry-After" in error.advice
 
 
@@ -300,6 +301,7 @@ def test_str_to_dict_and_repr():
         "advice": error.advice,
         "retryable": False,
         "endpoint": "GET /rest/api/3/myself",
+        "retry_after": None,
     }
     json.dumps(error.to_dict())
     assert "AUTH_FAILED" in repr(error)

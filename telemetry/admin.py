@@ -1,0 +1,84 @@
+"""Operators' view of telemetry: back-off states, the append-only schedule changes, slow runs and a
+dashboard of per-project charts (server-side SVG)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from telemetry import charts, selectors
+from telemetry.models import BackoffState, ScheduleChange, SlowRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Telemetry rows are derived from the sync trail: the analyser writes them, people read them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BackoffState)
+class BackoffStateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "project",
+        "level",
+        "category",
+        "consecutive_failures",
+        "episode_started_at",
+        "last_failure_at",
+        "last_alert_at",
+        "last_run_id",
+    ]
+    list_filter = ["level", "category"]
+    list_select_related = ["project"]
+    change_list_template = "admin/telemetry/backoffstate_change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        dashboard = path(
+            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="telemetry_dashboard"
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        figures = selectors.project_figures()
+        failures: dict[str, int] = {}
+        for item in figures:
+            for code, count in item.failures.items():
+                failures[code] = failures.get(code, 0) + count
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sync telemetry",
+            "projects": [(item, charts.run_durations(item.recent)) for item in figures],
+            "failures_chart": charts.counts_by_label(failures),
+            "changes": selectors.schedule_changes(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/telemetry/dashboard.html", context)
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "project", "level", "cron", "category", "reason", "run"]
+    list_filter = ["level", "category"]
+    list_select_related = ["project"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduleChange]:
+        return super().get_queryset(request).order_by("-created_at")
+
+
+@admin.register(SlowRun)
+class SlowRunAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "project", "run", "duration_ms", "median_ms"]
+    list_select_related = ["project"]

@@ -1,0 +1,18 @@
+"""Thin Celery task: the analysis itself lives in telemetry.services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from telemetry import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="telemetry.analyse_runs", soft_time_limit=50, time_limit=60)
+def analyse_runs() -> None:
+    summary = services.runs_analyse()
+    if summary.runs or summary.reminders:
+        logger.info("telemetry: %s", summary)
