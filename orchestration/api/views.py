@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from orchestration import selectors
 from orchestration.api.serializers import (
@@ -27,12 +28,22 @@ from orchestration.permissions import actor_name, can_operate_orchestration
 from orchestration.services import controls
 
 
+class CanOperateOrchestrations(BasePermission):
+    """Reads for any authenticated user; changes (checked before the input is even parsed) for operators."""
+
+    message = "You need the orchestration.operate_orchestration permission"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in SAFE_METHODS or can_operate_orchestration(request.user)
+
+
 class NewestFirst(CursorPagination):
     ordering = "-id"
 
 
 class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     pagination_class = NewestFirst
+    permission_classes = [IsAuthenticated, CanOperateOrchestrations]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -49,8 +60,6 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     def _operate(
         self, request: Request, call: Callable[[str], Orchestration], created: bool = False
     ) -> Response:
-        if not can_operate_orchestration(request.user):
-            raise PermissionDenied("You need the orchestration.operate_orchestration permission")
         orchestration = call(actor_name(request.user))  # typed errors: jiraplus.api_errors renders them
         detail = selectors.orchestration_detail().get(id=orchestration.id)
         return Response(

@@ -39,7 +39,9 @@ def sample_url(route: str) -> str:
 
 
 API_URLS = sorted({sample_url(r) for r in routes() if not r.startswith("admin/")})
-ADMIN_URLS = sorted({sample_url(r) for r in routes() if r.startswith("admin/")} - {"/admin/login/", "/admin/logout/"})
+ADMIN_URLS = sorted(
+    {sample_url(r) for r in routes() if r.startswith("admin/")} - {"/admin/login/", "/admin/logout/"}
+)
 
 
 def test_the_walk_finds_the_endpoints_we_know():
