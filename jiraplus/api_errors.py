@@ -63,7 +63,11 @@ _API_CODES = {
     exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
 }
 
-_SERVICE_STATUS = {"NOT_FOUND": status.HTTP_404_NOT_FOUND, "ALREADY_EXISTS": status.HTTP_409_CONFLICT}
+_SERVICE_STATUS = {
+    "NOT_FOUND": status.HTTP_404_NOT_FOUND,
+    "ALREADY_EXISTS": status.HTTP_409_CONFLICT,
+    "CONFLICT": status.HTTP_409_CONFLICT,  # e.g. approving an orchestration that was decided already
+}
 
 
 def _flatten(detail: Any, field: str | None = None) -> list[tuple[str | None, str]]:

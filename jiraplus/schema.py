@@ -3,9 +3,11 @@
 import graphene
 
 import sync.schema
+from orchestration.schema import Mutation as OrchestrationMutation
+from orchestration.schema import Query as OrchestrationQuery
 
 
-class Query(sync.schema.Query, graphene.ObjectType):
+class Query(sync.schema.Query, OrchestrationQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -13,7 +15,7 @@ class Query(sync.schema.Query, graphene.ObjectType):
         return "pong"
 
 
-class Mutation(sync.schema.Mutation, graphene.ObjectType):
+class Mutation(sync.schema.Mutation, OrchestrationMutation, graphene.ObjectType):
     pass
 
 

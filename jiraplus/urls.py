@@ -18,4 +18,5 @@ urlpatterns = [
     path("healthz", health),
     path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
     path("metrics", metrics, name="metrics"),
+    path("api/", include("orchestration.api.urls")),
 ]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from sync.jira.adf import adf_to_text
 from sync.jira.fake.data import FakeData
 from sync.jira.fake.jql import UNBOUNDED, JqlError
-from sync.jira.fake.model import Issue
+from sync.jira.fake.model import STATUSES, Issue
 from sync.jira.fake.render import ALL_FIELDS, NAVIGABLE, IssueView, Renderer, parse_fields
 from sync.jira.fake.search import Searcher, WorklogFeeds
 from sync.jira.fake.timefmt import epoch_ms, jira_timestamp
@@ -302,6 +303,8 @@ def issue_get(site: Site, req: Request) -> Response:
 
 
 def issue_comments(site: Site, req: Request) -> Response:
+    if req.method == "POST":
+        return _comment_add(site, req)
     start_at = req.int_arg("startAt", 0)
     max_results = req.int_arg("maxResults", 50, minimum=1, maximum=100)
     order = (req.arg("orderBy") or "created").strip()
@@ -316,6 +319,39 @@ def issue_comments(site: Site, req: Request) -> Response:
                 "maxResults": max_results,
                 "total": len(comments),
                 "comments": [site.renderer.comment(c, req.api) for c in page],
+            }
+        )
+
+
+def _comment_add(site: Site, req: Request) -> Response:
+    body = (req.json() or {}).get("body")
+    text = adf_to_text(body).strip() if isinstance(body, dict | str) else ""
+    if not text:
+        return error(400, errors={"comment": "Comment body can not be empty!"})
+    with site.data.lock:
+        issue = _issue_or_404(site, req)
+        site.data.add_comment(issue.id, text)
+        return json_response(site.renderer.comment(issue.comments[-1], req.api), 201)
+
+
+def issue_transitions(site: Site, req: Request) -> Response:
+    """The workflow allows every status from every other one; POST moves the issue (204, like Jira)."""
+    with site.data.lock:
+        issue = _issue_or_404(site, req)
+        if req.method == "POST":
+            wanted = str(((req.json() or {}).get("transition") or {}).get("id", ""))
+            target = next((s for s in STATUSES.values() if s.id == wanted and s.name != issue.status), None)
+            if target is None:
+                return error(400, f"Transition id '{wanted}' is not valid for this issue.")
+            site.data.update_issue(issue.id, status=target.name)
+            return Response(204)
+        return json_response(
+            {
+                "transitions": [
+                    {"id": s.id, "name": s.name, "to": {"id": s.id, "name": s.name}}
+                    for s in STATUSES.values()
+                    if s.name != issue.status
+                ]
             }
         )
 
@@ -549,7 +585,8 @@ ROUTES: tuple[Route, ...] = (
         cloud_only=True,
     ),
     _route("search", _GET_POST, _API + r"/search", search_legacy, "anonymous"),
-    _route("issue_comments", _GET, _API + r"/issue/(?P<ref>[^/]+)/comment", issue_comments),
+    _route("issue_comments", _GET_POST, _API + r"/issue/(?P<ref>[^/]+)/comment", issue_comments),
+    _route("issue_transitions", _GET_POST, _API + r"/issue/(?P<ref>[^/]+)/transitions", issue_transitions),
     _route("issue_worklogs", _GET, _API + r"/issue/(?P<ref>[^/]+)/worklog", issue_worklogs),
     _route("issue_changelog", _GET, _API + r"/issue/(?P<ref>[^/]+)/changelog", issue_changelog),
     _route("issue", _GET, _API + r"/issue/(?P<ref>[^/]+)", issue_get),

@@ -1,0 +1,119 @@
+"""REST: ``/api/orchestrations/``. Views parse, check the permission, call the controls service, render.
+
+A service's typed error propagates to ``jiraplus.api_errors.rest_exception_handler``: 400, 404, or 409 for
+``ALREADY_EXISTS`` and ``CONFLICT``, with the project's one error shape ``{code, message, field, advice}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orchestration import selectors
+from orchestration.api.serializers import (
+    CommentSerializer,
+    OrchestrationDetailSerializer,
+    OrchestrationSerializer,
+    StartSerializer,
+)
+from orchestration.models import Orchestration
+from orchestration.permissions import actor_name, can_operate_orchestration
+from orchestration.services import controls
+
+
+class CanOperateOrchestrations(BasePermission):
+    """Reads for any authenticated user; changes (checked before the input is even parsed) for operators."""
+
+    message = "You need the orchestration.operate_orchestration permission"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in SAFE_METHODS or can_operate_orchestration(request.user)
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+
+
+class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
+    pagination_class = NewestFirst
+    permission_classes = [IsAuthenticated, CanOperateOrchestrations]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if self.action == "list":
+            return selectors.orchestrations(
+                status=self.request.query_params.get("status"),
+                project_key=self.request.query_params.get("project"),
+            )
+        return selectors.orchestration_detail()
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return OrchestrationSerializer if self.action == "list" else OrchestrationDetailSerializer
+
+    def _operate(
+        self, request: Request, call: Callable[[str], Orchestration], created: bool = False
+    ) -> Response:
+        orchestration = call(actor_name(request.user))  # typed errors: jiraplus.api_errors renders them
+        detail = selectors.orchestration_detail().get(id=orchestration.id)
+        return Response(
+            OrchestrationDetailSerializer(detail).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def create(self, request: Request) -> Response:
+        form = StartSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        return self._operate(
+            request,
+            lambda actor: controls.start_orchestration(
+                issue_key=data["issue_key"], auto_proceed=data["auto_proceed"], actor=actor
+            ),
+            created=True,
+        )
+
+    def _decide(self, request: Request, pk: str, service: Callable[..., Orchestration]) -> Response:
+        form = CommentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        comment = form.validated_data["comment"]
+        return self._operate(
+            request, lambda actor: service(orchestration_id=int(pk), actor=actor, comment=comment)
+        )
+
+    def _control(self, request: Request, pk: str, service: Callable[..., Orchestration]) -> Response:
+        return self._operate(request, lambda actor: service(orchestration_id=int(pk), actor=actor))
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._decide(request, pk, controls.approve_phase)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        return self._decide(request, pk, controls.reject_phase)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._control(request, pk, controls.cancel_orchestration)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        return self._control(request, pk, controls.retry_orchestration)
+
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        return self._control(request, pk, controls.pause_orchestration)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._control(request, pk, controls.resume_orchestration)
+
+    @action(detail=False, methods=["get"])
+    def metrics(self, request: Request) -> Response:
+        return Response({"agents": selectors.agent_metrics()})

@@ -1,0 +1,219 @@
+"""GraphQL: orchestrations with their phases, agents, approvals and events.
+
+Mutations go through ``orchestration.services.controls`` and return ``errors { field message code }``
+rather than raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import graphene
+from graphene_django import DjangoObjectType
+
+from orchestration import selectors
+from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
+from orchestration.permissions import actor_name, can_operate_orchestration
+from orchestration.services import controls
+from sync.services.errors import ServiceError
+
+MAX_LIST = 200
+
+
+class AgentExecutionType(DjangoObjectType):
+    class Meta:
+        model = AgentExecution
+        name = "OrchestrationAgentExecution"
+        fields = [
+            "id", "agent", "attempt", "status", "duration_ms", "result", "error_code", "error_type",
+            "error_message", "input_tokens", "output_tokens", "cost_usd", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class PhaseExecutionType(DjangoObjectType):
+    agents = graphene.List(graphene.NonNull(AgentExecutionType), required=True)
+
+    class Meta:
+        model = PhaseExecution
+        name = "OrchestrationPhase"
+        fields = [
+            "id", "phase", "iteration", "attempt", "state", "idempotency_key", "checkpoint", "output",
+            "artifacts", "error_code", "error_message", "worker", "next_attempt_at", "started_at",
+            "finished_at",
+        ]  # fmt: skip
+
+    @staticmethod
+    def resolve_agents(root: PhaseExecution, info: graphene.ResolveInfo) -> list[AgentExecution]:
+        return list(root.agents.all())
+
+
+class ApprovalType(DjangoObjectType):
+    class Meta:
+        model = Approval
+        name = "OrchestrationApproval"
+        fields = ["id", "phase", "requested_at", "decision", "decided_by", "decided_at", "comment"]
+
+
+class EventType(DjangoObjectType):
+    class Meta:
+        model = Event
+        name = "OrchestrationEvent"
+        fields = ["seq", "type", "payload", "actor", "correlation_id", "created_at"]
+
+
+class OrchestrationType(DjangoObjectType):
+    project_key = graphene.String(required=True)
+    phases = graphene.List(graphene.NonNull(PhaseExecutionType), required=True)
+    approvals = graphene.List(graphene.NonNull(ApprovalType), required=True)
+    events = graphene.List(graphene.NonNull(EventType), required=True)
+
+    class Meta:
+        model = Orchestration
+        name = "Orchestration"
+        fields = [
+            "id", "issue_key", "status", "current_phase", "auto_proceed", "gates", "max_fix_attempts",
+            "fix_attempts", "requested_by", "correlation_id", "worker", "next_attempt_at", "cancel_requested",
+            "pause_requested", "deadline_at", "error_code", "error_message", "created_at", "started_at",
+            "finished_at",
+        ]  # fmt: skip
+
+    @staticmethod
+    def resolve_project_key(root: Orchestration, info: graphene.ResolveInfo) -> str:
+        return root.project.key
+
+    @staticmethod
+    def resolve_phases(root: Orchestration, info: graphene.ResolveInfo) -> list[PhaseExecution]:
+        return list(root.phases.all())
+
+    @staticmethod
+    def resolve_approvals(root: Orchestration, info: graphene.ResolveInfo) -> list[Approval]:
+        return list(root.approvals.all())
+
+    @staticmethod
+    def resolve_events(root: Orchestration, info: graphene.ResolveInfo) -> list[Event]:
+        return list(root.events.all())
+
+
+class OrchestrationError(graphene.ObjectType):
+    field = graphene.String()
+    message = graphene.String(required=True)
+    code = graphene.String(required=True)
+    advice = graphene.String()
+
+
+def _require_user(info: graphene.ResolveInfo) -> None:
+    user = info.context.user
+    if not user.is_authenticated:
+        raise PermissionError("Authentication required")
+
+
+class Query(graphene.ObjectType):
+    orchestrations = graphene.List(
+        graphene.NonNull(OrchestrationType),
+        required=True,
+        status=graphene.String(),
+        project_key=graphene.String(),
+        first=graphene.Int(default_value=50),
+    )
+    orchestration = graphene.Field(OrchestrationType, id=graphene.ID(required=True))
+
+    @staticmethod
+    def resolve_orchestrations(
+        root: object,
+        info: graphene.ResolveInfo,
+        status: str | None = None,
+        project_key: str | None = None,
+        first: int = 50,
+    ) -> list[Orchestration]:
+        _require_user(info)
+        ids = selectors.orchestrations(status=status, project_key=project_key).values_list("id", flat=True)
+        wanted = list(ids[: max(1, min(first, MAX_LIST))])
+        return list(selectors.orchestration_detail().filter(id__in=wanted).order_by("-id"))
+
+    @staticmethod
+    def resolve_orchestration(root: object, info: graphene.ResolveInfo, id: str) -> Orchestration | None:
+        _require_user(info)
+        return selectors.orchestration_detail().filter(id=int(id)).first() if str(id).isdigit() else None
+
+
+def _control(
+    info: graphene.ResolveInfo, payload: type[graphene.ObjectType], action: Callable[[str], Orchestration]
+) -> Any:
+    """Check the permission, call the service, render its typed error as data."""
+    user = info.context.user
+    if not can_operate_orchestration(user):
+        error = OrchestrationError(
+            message="You may not operate orchestrations", code="PERMISSION_DENIED",
+            advice="Ask for the orchestration.operate_orchestration permission",
+        )  # fmt: skip
+        return payload(orchestration=None, errors=[error])
+    try:
+        orchestration = action(actor_name(user))
+    except ServiceError as problem:
+        return payload(orchestration=None, errors=[OrchestrationError(**problem.to_dict())])
+    return payload(orchestration=selectors.orchestration_detail().get(id=orchestration.id), errors=[])
+
+
+class _Payload(graphene.ObjectType):
+    orchestration = graphene.Field(OrchestrationType)
+    errors = graphene.List(graphene.NonNull(OrchestrationError), required=True)
+
+
+class StartOrchestration(graphene.Mutation):
+    class Arguments:
+        issue_key = graphene.String(required=True)
+        auto_proceed = graphene.Boolean(default_value=False)
+
+    Output = _Payload
+
+    @staticmethod
+    def mutate(root: object, info: graphene.ResolveInfo, issue_key: str, auto_proceed: bool = False) -> Any:
+        return _control(
+            info,
+            _Payload,
+            lambda actor: controls.start_orchestration(
+                issue_key=issue_key, auto_proceed=auto_proceed, actor=actor
+            ),
+        )
+
+
+def _decision_mutation(
+    name: str, service: Callable[..., Orchestration], with_comment: bool
+) -> type[graphene.Mutation]:
+    arguments: dict[str, Any] = {"id": graphene.ID(required=True)}
+    if with_comment:
+        arguments["comment"] = graphene.String(default_value="")
+
+    def mutate(root: object, info: graphene.ResolveInfo, id: str, comment: str = "") -> Any:
+        if not str(id).isdigit():
+            return _Payload(
+                orchestration=None,
+                errors=[OrchestrationError(field="id", message=f"'{id}' is not an id", code="INVALID_INPUT")],
+            )
+        extra = {"comment": comment} if with_comment else {}
+        return _control(info, _Payload, lambda actor: service(orchestration_id=int(id), actor=actor, **extra))
+
+    return type(
+        name,
+        (graphene.Mutation,),
+        {"Arguments": type("Arguments", (), arguments), "Output": _Payload, "mutate": staticmethod(mutate)},
+    )
+
+
+class Mutation(graphene.ObjectType):
+    start_orchestration = StartOrchestration.Field()
+    approve_phase = _decision_mutation("ApprovePhase", controls.approve_phase, True).Field()
+    reject_phase = _decision_mutation("RejectPhase", controls.reject_phase, True).Field()
+    cancel_orchestration = _decision_mutation(
+        "CancelOrchestration", controls.cancel_orchestration, False
+    ).Field()
+    retry_orchestration = _decision_mutation(
+        "RetryOrchestration", controls.retry_orchestration, False
+    ).Field()
+    pause_orchestration = _decision_mutation(
+        "PauseOrchestration", controls.pause_orchestration, False
+    ).Field()
+    resume_orchestration = _decision_mutation(
+        "ResumeOrchestration", controls.resume_orchestration, False
+    ).Field()

@@ -1,0 +1,224 @@
+"""The one service every interface (GraphQL, REST, admin, commands) uses to steer orchestrations.
+
+Each function is one transaction that locks the orchestration's row, so concurrent requests serialise;
+the loser of a race gets a ``Conflict`` and changes nothing.
+
+Reject semantics: rejecting ends the orchestration as CANCELLED with ``error_code=REJECTED`` and the
+reviewer's comment; nothing after the gated phase runs. Start a new orchestration to try again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase, Status
+from orchestration.policy import next_after
+from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
+from sync.models import Issue
+from sync.services.errors import AlreadyExists, InvalidInput, NotFound, ServiceError
+
+
+class Conflict(ServiceError):
+    """The orchestration is not in a state that allows this (e.g. approved already)."""
+
+    code = "CONFLICT"
+
+
+def _get(orchestration_id: int) -> Orchestration:
+    orchestration = locked(orchestration_id)
+    if orchestration is None:
+        raise NotFound(f"No orchestration {orchestration_id}", field="id")
+    return orchestration
+
+
+def _issue(issue_key: str) -> Issue:
+    matches = list(Issue.live.select_related("project").filter(key=issue_key.strip().upper())[:2])
+    if not matches:
+        raise NotFound(
+            f"No synced issue '{issue_key}'",
+            field="issueKey",
+            advice="Register its project and sync it first (manage.py sync_project KEY --wait)",
+        )
+    if len(matches) > 1:
+        raise InvalidInput(f"'{issue_key}' exists on several Jira sites", field="issueKey")
+    return matches[0]
+
+
+def start_orchestration(*, issue_key: str, auto_proceed: bool = False, actor: str = "") -> Orchestration:
+    issue = _issue(issue_key)
+    try:
+        with transaction.atomic():
+            orchestration = Orchestration.objects.create(
+                issue=issue,
+                issue_key=issue.key,
+                project=issue.project,
+                auto_proceed=auto_proceed,
+                gates=list(settings.ORCHESTRATION_GATES),
+                max_fix_attempts=settings.ORCHESTRATION_MAX_FIX_ATTEMPTS,
+                requested_by=actor,
+                heartbeat_at=timezone.now(),
+                deadline_at=timezone.now() + timedelta(hours=settings.ORCHESTRATION_DEADLINE_HOURS),
+            )
+            record(
+                orchestration,
+                "CREATED",
+                actor=actor,
+                issue=issue.key,
+                auto_proceed=auto_proceed,
+                gates=orchestration.gates,
+                max_fix_attempts=orchestration.max_fix_attempts,
+            )
+            schedule(orchestration, Phase.EXPLORE, actor=actor)
+    except IntegrityError:
+        active = Orchestration.objects.filter(issue=issue, status__in=ACTIVE_STATUSES).first()
+        raise AlreadyExists(
+            f"{issue.key} already has an active orchestration" + (f" ({active.id})" if active else ""),
+            field="issueKey",
+            advice="Cancel it first, or follow it",
+        ) from None
+    return orchestration
+
+
+def _decide(
+    orchestration_id: int, decision: str, *, actor: str, comment: str
+) -> tuple[Orchestration, Approval]:
+    """Close the pending approval; the conditional UPDATE lets exactly one of concurrent deciders win."""
+    orchestration = _get(orchestration_id)
+    approval = orchestration.approvals.filter(decision=Approval.Decision.PENDING).first()
+    won = approval is not None and Approval.objects.filter(
+        id=approval.id, decision=Approval.Decision.PENDING
+    ).update(decision=decision, decided_by=actor, decided_at=timezone.now(), comment=comment)
+    if not won or orchestration.status != Status.AWAITING_APPROVAL:
+        raise Conflict(
+            f"Orchestration {orchestration_id} is {orchestration.status}, not awaiting approval",
+            advice="It was decided already, or never asked for approval",
+        )
+    assert approval is not None
+    record(orchestration, decision, actor=actor, phase=approval.phase, comment=comment)
+    return orchestration, approval
+
+
+@transaction.atomic
+def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
+    orchestration, approval = _decide(
+        orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment
+    )
+    following = next_after(
+        approval.phase,
+        success=True,
+        fix_attempts=orchestration.fix_attempts,
+        max_fix_attempts=orchestration.max_fix_attempts,
+    )
+    Orchestration.objects.filter(id=orchestration.id).update(status=Status.RUNNING)
+    if following.done:
+        finish(orchestration, Status.SUCCEEDED, actor=actor)
+    else:
+        assert following.phase is not None
+        schedule(orchestration, following.phase, actor=actor)
+    orchestration.refresh_from_db()
+    return orchestration
+
+
+@transaction.atomic
+def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
+    orchestration, approval = _decide(
+        orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment
+    )
+    finish(
+        orchestration,
+        Status.CANCELLED,
+        error_code="REJECTED",
+        message=f"{approval.phase} rejected by {actor}" + (f": {comment}" if comment else ""),
+        actor=actor,
+    )
+    return orchestration
+
+
+def _is_leased(orchestration: Orchestration) -> bool:
+    expires = orchestration.lease_expires_at
+    return bool(orchestration.lease_token) and expires is not None and expires > timezone.now()
+
+
+@transaction.atomic
+def cancel_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+    """Ends it now, or, while a phase runs, at that phase's next checkpoint (heartbeat or phase end)."""
+    orchestration = _get(orchestration_id)
+    if orchestration.is_terminal:
+        raise Conflict(f"Orchestration {orchestration_id} is already {orchestration.status}")
+    if _is_leased(orchestration):
+        if not orchestration.cancel_requested:
+            Orchestration.objects.filter(id=orchestration.id).update(cancel_requested=True)
+            record(orchestration, "CANCEL_REQUESTED", actor=actor)
+    else:
+        finish(orchestration, Status.CANCELLED, actor=actor, message=f"Cancelled by {actor}")
+    orchestration.refresh_from_db()
+    return orchestration
+
+
+@transaction.atomic
+def retry_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+    """Resume a FAILED orchestration from its failed phase: a new execution of that phase (fresh
+    idempotency key, fresh fix budget); completed phases are not run again."""
+    orchestration = _get(orchestration_id)
+    if orchestration.status != Status.FAILED:
+        raise Conflict(
+            f"Only failed orchestrations can be retried; {orchestration_id} is {orchestration.status}"
+        )
+    failed = current_execution(orchestration)
+    if failed is None:
+        raise Conflict(f"Orchestration {orchestration_id} never ran a phase")
+    try:
+        with transaction.atomic():
+            Orchestration.objects.filter(id=orchestration.id).update(
+                status=Status.RUNNING,
+                error_code="",
+                error_message="",
+                finished_at=None,
+                fix_attempts=0,
+                cancel_requested=False,
+                deadline_at=timezone.now() + timedelta(hours=settings.ORCHESTRATION_DEADLINE_HOURS),
+            )
+    except IntegrityError:
+        raise AlreadyExists(
+            f"{orchestration.issue_key} has another active orchestration", advice="Cancel it first"
+        ) from None
+    orchestration.refresh_from_db()
+    record(orchestration, "RETRY_REQUESTED", actor=actor, phase=failed.phase)
+    schedule(orchestration, failed.phase, actor=actor)
+    return orchestration
+
+
+@transaction.atomic
+def pause_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+    """Nothing new starts while paused; a running phase finishes first (pause is seen at its end)."""
+    orchestration = _get(orchestration_id)
+    if orchestration.status not in (Status.PENDING, Status.RUNNING):
+        raise Conflict(f"Orchestration {orchestration_id} is {orchestration.status}; only running ones pause")
+    if _is_leased(orchestration):
+        Orchestration.objects.filter(id=orchestration.id).update(pause_requested=True)
+        record(orchestration, "PAUSE_REQUESTED", actor=actor)
+    else:
+        bump(orchestration, status=Status.PAUSED, pause_requested=False)
+        record(orchestration, "PAUSED", actor=actor)
+    orchestration.refresh_from_db()
+    return orchestration
+
+
+@transaction.atomic
+def resume_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+    orchestration = _get(orchestration_id)
+    if orchestration.status == Status.PAUSED:
+        bump(orchestration, status=Status.RUNNING, pause_requested=False, next_attempt_at=None)
+        record(orchestration, "RESUMED", actor=actor, status=Status.RUNNING)
+        enqueue(orchestration.id, orchestration.step)
+    elif orchestration.pause_requested:
+        Orchestration.objects.filter(id=orchestration.id).update(pause_requested=False)
+        record(orchestration, "RESUMED", actor=actor, status=orchestration.status)
+    else:
+        raise Conflict(f"Orchestration {orchestration_id} is {orchestration.status}, not paused")
+    orchestration.refresh_from_db()
+    return orchestration

@@ -1,0 +1,27 @@
+"""Thin Celery tasks: "advance orchestration X at step N" and the reaper. The database holds the state."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from orchestration.services import engine
+
+# The hard limit backs up phase timeouts for in-process agents that never heartbeat.
+_HARD_LIMIT = int(
+    max(
+        [settings.ORCHESTRATION_RETRY_POLICY["timeout"]]
+        + [p.get("timeout", 0) for p in settings.ORCHESTRATION_PHASE_POLICIES.values()]
+    )
+    + 60
+)
+
+
+@shared_task(bind=True, name="orchestration.advance", time_limit=_HARD_LIMIT)
+def advance(self: Task, orchestration_id: int, step: int) -> None:
+    engine.advance(orchestration_id, step, worker=self.request.hostname or "")
+
+
+@shared_task(name="orchestration.reap", soft_time_limit=30, time_limit=60)
+def reap() -> None:
+    engine.reap()
