@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.utils import timezone
 
 from sync.jira.client import JiraClient, RequestCounter
@@ -140,9 +140,10 @@ def execute_step(run_id: int, seq: int) -> None:
         logger.warning("sync run %s lost its lease during step %s; the other delivery continues", run_id, seq)
     except JiraError as error:
         _on_jira_error(ctx, error)
-    except DatabaseError as error:
-        # The batch rolled back whole. A terminated backend also leaves the connection unusable:
-        # reconnect so the retry can be recorded (if the database is gone, the lease expires instead).
+    except (DatabaseError, InterfaceError) as error:
+        # The batch rolled back whole. A terminated backend leaves the connection unusable (Django then
+        # raises InterfaceError, which is not a DatabaseError): reconnect so the retry can be recorded;
+        # if the database is gone, the lease expires and the reaper takes over instead.
         connection.close()
         _retry_or_fail(ctx, code=DATABASE_ERROR, message=f"Database error: {error}", retry_after=None)
     except Exception as error:

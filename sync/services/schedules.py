@@ -227,9 +227,12 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
     if ticks.filter(nominal_time=nominal).exists():  # the common duplicate: no write, no transaction
         return None
     with transaction.atomic():
-        SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED).update(
-            next_run_at=next_fire(expression, max(nominal, timezone.now()), time_zone=job.time_zone)
-        )
+        # The row lock this UPDATE takes serialises the tick with a concurrent pause (which locks the job
+        # too): a pause committed meanwhile makes it match nothing, and the tick is dropped.
+        next_run_at = next_fire(expression, max(nominal, timezone.now()), time_zone=job.time_zone)
+        live = SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED)
+        if not live.update(next_run_at=next_run_at):
+            return None
         active = SyncRun.objects.filter(project_id=project_id, status__in=ACTIVE_RUN_STATUSES).first()
         if active is not None:
             try:
