@@ -4,7 +4,6 @@ backs the schedule off and alerts once, and the first success restores everythin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -16,6 +15,7 @@ from sync.services import controls, runs
 from telemetry.models import BackoffState
 from tests.faults.invariants import assert_invariants, cursors, wait_until_quiet
 from tests.faults.test_sync_faults import data
+from tests.fixtures.receivers import wait_until
 from tests.fixtures.sync import register, sync_and_wait, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -26,13 +26,6 @@ FAST = {
     "TELEMETRY_ANALYSE_INTERVAL": "1",
     "TELEMETRY_BACKOFF_LADDER": "0 0 1 1 *;0 0 2 1 *;0 0 3 1 *",
 }
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def level(project) -> int:
@@ -53,7 +46,7 @@ def test_an_expired_token_for_several_ticks_backs_off_alerts_once_and_recovery_r
     fake.reset_counters()
     celery_processes.beat(**FAST)
 
-    wait_until(lambda: level(alpha) >= 1, 60, "telemetry to back the schedule off")
+    wait_until(lambda: level(alpha) >= 1, timeout=60, message="telemetry to back the schedule off")
     job = SyncJob.objects.get(project=alpha)
     assert job.effective_cron == "0 0 1 1 *" and job.cron == "* * * * *"  # the operator's cron is kept
     scheduled = SyncRun.objects.filter(project=alpha, trigger="schedule")
@@ -62,7 +55,7 @@ def test_an_expired_token_for_several_ticks_backs_off_alerts_once_and_recovery_r
     assert scheduled.count() <= ticks_at_backoff + 1, "ticks went on after the back-off"
     for _ in range(2):  # further failures (manual triggers still work) climb without more alerts
         wait_for_run(run_now(alpha))
-    wait_until(lambda: level(alpha) >= 3, 30, "the ladder to climb to the top rung")
+    wait_until(lambda: level(alpha) >= 3, timeout=30, message="the ladder to climb to the top rung")
 
     failed = SyncRun.objects.filter(project=alpha, status="FAILED")
     assert set(failed.values_list("error_code", flat=True)) == {"TOKEN_EXPIRED"}
@@ -73,7 +66,7 @@ def test_an_expired_token_for_several_ticks_backs_off_alerts_once_and_recovery_r
     fake.clear_faults()
     before = cursors([alpha])
     assert wait_for_run(run_now(alpha)).status == "SUCCEEDED"
-    wait_until(lambda: level(alpha) == 0, 30, "recovery to restore the operator's cron")
+    wait_until(lambda: level(alpha) == 0, timeout=30, message="recovery to restore the operator's cron")
 
     assert SyncJob.objects.get(project=alpha).effective_cron == ""
     assert (

@@ -33,9 +33,16 @@ def test_no_generated_request_makes_the_rest_api_answer_with_a_server_error(live
             "--checks",
             "not_a_server_error",
             "--max-examples",
-            "8",
+            "15",
+            # Generated inputs only: the boundary-coverage phase alone sends thousands of requests to the
+            # orchestration serializers, minutes of CI for no more reach.
+            "--phases",
+            "fuzzing",
             "--seed",
             "1",
+            # Under the API's per-user throttle (1200/min): a 429's Retry-After would stall the run.
+            "--rate-limit",
+            "18/s",
         ],
         capture_output=True,
         text=True,
@@ -46,4 +53,4 @@ def test_no_generated_request_makes_the_rest_api_answer_with_a_server_error(live
     report = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
     tested = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
-    assert tested and tested.group(1) == tested.group(2) and int(tested.group(1)) > 300, report
+    assert tested and tested.group(1) == tested.group(2) and int(tested.group(1)) > 200, report

@@ -8,7 +8,6 @@ mocked or time-travelled: the scheduler, the tick messages and the database dedu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -18,6 +17,7 @@ from django.utils import timezone
 from sync.jira.fake import FakeDataConfig
 from sync.models import ACTIVE_RUN_STATUSES, SyncLog, SyncRun
 from sync.services import controls
+from tests.fixtures.receivers import wait_until
 from tests.fixtures.sync import register, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -37,25 +37,19 @@ def tiny() -> FakeDataConfig:
     return FakeDataConfig(seed=5, projects={"ALPHA": 6}, users=5, worklog_feed_lag_seconds=0)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def scheduled(project, after: datetime | None = None):
-    runs = SyncRun.objects.filter(project=project, trigger=SyncRun.Trigger.SCHEDULE)
+    """Runs admitted for beat ticks (a run continuing one a pause stopped has no tick of its own)."""
+    runs = SyncRun.objects.filter(
+        project=project, trigger=SyncRun.Trigger.SCHEDULE, nominal_time__isnull=False
+    )
     return runs.filter(nominal_time__gt=after) if after else runs
 
 
 def settle(project) -> None:
     wait_until(
         lambda: not SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).exists(),
-        60,
-        "open runs to finish",
+        timeout=60,
+        message="open runs to finish",
     )
 
 
@@ -70,8 +64,8 @@ def test_every_tick_runs_once_under_two_beats_and_once_to_catch_up_after_beat_wa
 
     wait_until(
         lambda: scheduled(alpha).count() >= 5 and min(b.log().count(SENT) for b in beats) >= 3,
-        90,
-        "five ticks, at least three sent by each beat",
+        timeout=90,
+        message="five ticks, at least three sent by each beat",
     )
     for beat in beats:
         beat.kill()  # no graceful sync of last_run_at: the worst case for beat's own memory
@@ -93,7 +87,11 @@ def test_every_tick_runs_once_under_two_beats_and_once_to_catch_up_after_beat_wa
     last_before = nominals[-1]
     time.sleep(10)
     celery_processes.beat(SYNC_CRON_SECONDS=TICK)
-    wait_until(lambda: scheduled(alpha, after=last_before).count() >= 3, 30, "ticks after the restart")
+    wait_until(
+        lambda: scheduled(alpha, after=last_before).count() >= 3,
+        timeout=30,
+        message="ticks after the restart",
+    )
 
     after = [r.nominal_time for r in scheduled(alpha, after=last_before).order_by("nominal_time")]
     gap = after[0] - last_before
@@ -111,7 +109,7 @@ def test_pause_resume_reschedule_and_start_steer_a_running_beat_without_restarti
     controls.sync_reschedule(project=alpha, cron=EVERY_TICK)
     celery_processes.worker(SYNC_CRON_SECONDS=TICK)
     beat = celery_processes.beat(SYNC_CRON_SECONDS=TICK)
-    wait_until(lambda: scheduled(alpha).count() >= 2, 60, "two ticks")
+    wait_until(lambda: scheduled(alpha).count() >= 2, timeout=60, message="two ticks")
 
     controls.sync_pause(project=alpha, note="test", actor="tester")
     paused_at, before = timezone.now(), scheduled(alpha).count()
@@ -119,9 +117,11 @@ def test_pause_resume_reschedule_and_start_steer_a_running_beat_without_restarti
     assert scheduled(alpha).count() == before, "a paused schedule started a run"
     settle(alpha)
 
+    resumed_at = (
+        timezone.now()
+    )  # before the call: a slot due between the resume and its return counts as after
     controls.sync_resume(project=alpha, actor="tester")
-    resumed_at = timezone.now()
-    wait_until(lambda: scheduled(alpha, after=resumed_at).exists(), 30, "a tick after resume")
+    wait_until(lambda: scheduled(alpha, after=resumed_at).exists(), timeout=30, message="a tick after resume")
     assert scheduled(alpha).count() == before + scheduled(alpha, after=resumed_at).count()
     assert not scheduled(alpha, after=paused_at).filter(nominal_time__lte=resumed_at).exists(), (
         "resume fired a slot that passed while paused"

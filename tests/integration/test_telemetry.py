@@ -8,8 +8,7 @@ import json
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -31,6 +30,7 @@ from sync.models import Project, SyncJob, SyncRun
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 from telemetry.services import reminders_send, runs_analyse
 from tests.fixtures.processes import CeleryProcess, Processes
+from tests.fixtures.receivers import wait_until
 from tests.fixtures.sync import register, sync_and_wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -129,8 +129,8 @@ def channels(mailbox: Mailbox, whatsapp: ThreadingHTTPServer) -> Iterator[None]:
     # Deliveries still in flight would land in the next test's tables (the worker outlives the test).
     wait_until(
         lambda: not Notification.objects.filter(status__in=["QUEUED", "SENDING", "RETRYING"]).exists(),
-        30,
-        "every delivery to settle",
+        timeout=30,
+        message="every delivery to settle",
     )
 
 
@@ -143,17 +143,11 @@ def tiny(**overrides: Any) -> FakeDataConfig:
 def analyse(worker: CeleryProcess, timeout: float = 60) -> None:
     """Run the periodic task on the worker, exactly as beat sends it, and wait until it finished."""
     task_id = current_app.send_task("telemetry.analyse_runs", queue="telemetry").id
-    wait_until(lambda: f"[{task_id}] succeeded" in worker.log(), timeout, f"analysis {task_id} to finish")
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    wait_until(
+        lambda: f"[{task_id}] succeeded" in worker.log(),
+        timeout=timeout,
+        message=f"analysis {task_id} to finish",
+    )
 
 
 def fail_once(project: Project, code: str) -> SyncRun:
@@ -210,7 +204,9 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     assert alert.facts["site"] == "fake" and alert.facts["first seen"] < alert.facts["last seen"]
     assert alert.facts["advice"].startswith("Jira is throttling")
     assert alert.link.endswith(f"/admin/sync/project/{alpha.id}/change/")
-    wait_until(lambda: any("RATE_LIMITED" in s for s in mailbox.subjects()), 30, "the alert email")
+    wait_until(
+        lambda: any("RATE_LIMITED" in s for s in mailbox.subjects()), timeout=30, message="the alert email"
+    )
 
     fail_once(alpha, "RATE_LIMITED")
     analyse(worker)
@@ -233,7 +229,9 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     (recovery,) = sent("RECOVERED")
     assert recovery.facts["failures"] == "4" and recovery.facts["category"] == "RATE_LIMITED"
     assert len(sent("RATE_LIMITED")) == 1
-    wait_until(lambda: any("recovered" in s for s in mailbox.subjects()), 30, "the recovery email")
+    wait_until(
+        lambda: any("recovered" in s for s in mailbox.subjects()), timeout=30, message="the recovery email"
+    )
     assert len(mailbox.messages) == 2
 
 
@@ -251,7 +249,9 @@ def test_a_suspended_payment_alerts_by_email_and_whatsapp_on_its_first_failure(
     alerts = sent("SUSPENDED_PAYMENT")
     assert sorted(n.channel for n in alerts) == ["email", "whatsapp"]
     wait_until(
-        lambda: set(Notification.objects.values_list("status", flat=True)) == {"SENT"}, 30, "both deliveries"
+        lambda: set(Notification.objects.values_list("status", flat=True)) == {"SENT"},
+        timeout=30,
+        message="both deliveries",
     )
     (email,) = mailbox.messages
     assert "SUSPENDED_PAYMENT" in email["Subject"] and email["To"] == OPS_EMAIL
