@@ -58,6 +58,23 @@ def test_a_worker_killed_after_a_batch_commits_but_before_its_ack_redelivers_as_
     assert_invariants([alpha], fake)
 
 
+def test_a_step_that_kills_its_worker_every_time_stops_at_the_attempt_cap(
+    fake_jira_factory, celery_processes
+):
+    poison = {**HOOKED, "FAULTS_POISON_ISSUES": "1", "SYNC_RUN_MAX_ATTEMPTS": "3"}
+    celery_processes.beat(**poison)  # the reaper re-publishes each time the dead process's lease expires
+    worker = celery_processes.worker(**poison)
+    fake = fake_jira_factory(data(ALPHA=120))
+    (alpha,) = register(fake, ["ALPHA"])
+
+    run = sync_and_wait(alpha, full=True, timeout=120)
+
+    assert (run.status, run.error_code, run.step) == ("FAILED", "POISON", "issues")
+    assert run.attempt == 4  # three attempts died; the fourth delivery gave up instead of running it
+    assert SyncLog.objects.filter(run=run, level="ERROR", details__code="POISON").count() == 1
+    assert worker.proc.poll() is None  # the worker itself survived every crash of its pool process
+
+
 def test_workers_killed_mid_batch_at_random_moments_lose_nothing(seed, fake_jira_factory, celery_processes):
     rng = random.Random(seed)
     celery_processes.beat()  # the reaper revives runs whose worker died holding the lease

@@ -1,7 +1,9 @@
-"""Fault points inside a worker process, armed by the test through marker files.
+"""Fault points inside a worker process, armed by the test through environment variables and marker files.
 
-``KILL_AFTER_COMMIT``: the pool process SIGKILLs itself right after a sync step returned (its batch
+``FAULTS_KILL_AFTER_COMMIT``: the pool process SIGKILLs itself right after a sync step returned (its batch
 committed, the next step published) and before the worker acknowledged the message, once per marker.
+``FAULTS_POISON_ISSUES``: every issues step kills its process midway (after claiming the run), like a
+payload that makes the worker run out of memory each time: a poison message.
 """
 
 from __future__ import annotations
@@ -33,3 +35,13 @@ def kill_after_commit(sender: Any = None, args: Any = None, **_: Any) -> None:
         return
     marker.unlink()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _poisoned_issues_step(ctx: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if os.environ.get("FAULTS_POISON_ISSUES"):
+    from sync.services import engine
+
+    engine.STEPS["issues"] = _poisoned_issues_step
