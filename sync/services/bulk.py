@@ -51,7 +51,12 @@ def upsert(
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        # The raw psycopg cursor bypasses Django's error translation: wrap it so a lost connection
+        # surfaces as django.db's OperationalError like every other query.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 values = list(row)
                 for i in json_at:

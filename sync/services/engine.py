@@ -145,6 +145,9 @@ def execute_step(run_id: int, seq: int) -> None:
         # raises InterfaceError, which is not a DatabaseError): reconnect so the retry can be recorded;
         # if the database is gone, the lease expires and the reaper takes over instead.
         connection.close()
+        # A commit that failed may have advanced the run in memory (seq, cursor, counts): the retry must
+        # start from what the database holds. Request counters stay; those requests were made.
+        run.refresh_from_db(fields=["seq", "step", "cursor", "counts", "issues_done"])
         _retry_or_fail(ctx, code=DATABASE_ERROR, message=f"Database error: {error}", retry_after=None)
     except Exception as error:
         logger.exception("sync run %s: unexpected error in step %s", run_id, run.step)

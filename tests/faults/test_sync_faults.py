@@ -185,7 +185,8 @@ def test_postgres_backends_terminated_mid_batch_roll_back_whole_and_are_retried(
     assert finished <= {"SUCCEEDED", "FAILED"}
     for project in projects:
         if SyncRun.objects.filter(project=project, status="FAILED").exists():
-            assert SyncRun.objects.get(project=project).error_code in {"DATABASE_ERROR", "POISON"}
+            failed = SyncRun.objects.get(project=project)
+            assert failed.error_code in {"DATABASE_ERROR", "POISON"}, failed.error_message
             assert sync_and_wait(project, full=True).status == "SUCCEEDED"
     assert retried + SyncRun.objects.filter(error_code="DATABASE_ERROR").count() >= 1, (
         f"seed {seed}: no kill landed inside a step"
