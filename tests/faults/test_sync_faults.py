@@ -147,7 +147,9 @@ def test_redis_lost_without_persistence_mid_run_every_run_still_finishes_exact(
 
     wait_until_quiet(projects, timeout=120)
     assert queued >= 1 and open_runs >= 2, "the scenario needs steps queued when Redis goes"
-    assert set(SyncRun.objects.values_list("status", flat=True)) == {"SUCCEEDED"}
+    # Beat also ticks the projects' default cron (*/15): a tick during a run is recorded as a skipped run.
+    requested = SyncRun.objects.exclude(error_code="SKIPPED_OVERLAP")
+    assert set(requested.values_list("status", flat=True)) == {"SUCCEEDED"}
     assert_invariants(projects, fake)
 
 
@@ -184,8 +186,8 @@ def test_postgres_backends_terminated_mid_batch_roll_back_whole_and_are_retried(
     # A step retries a few times: a run whose step was hit more often than that fails as DATABASE_ERROR.
     assert finished <= {"SUCCEEDED", "FAILED"}
     for project in projects:
-        if SyncRun.objects.filter(project=project, status="FAILED").exists():
-            failed = SyncRun.objects.get(project=project)
+        if SyncRun.objects.filter(id__in=run_ids, project=project, status="FAILED").exists():
+            failed = SyncRun.objects.get(id__in=run_ids, project=project)
             assert failed.error_code in {"DATABASE_ERROR", "POISON"}, failed.error_message
             assert sync_and_wait(project, full=True).status == "SUCCEEDED"
     assert retried + SyncRun.objects.filter(error_code="DATABASE_ERROR").count() >= 1, (
