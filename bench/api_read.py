@@ -4,8 +4,10 @@ PostgreSQL, gunicorn serving, N concurrent clients for S seconds on
   * the GraphQL page of 100 issues with assignee, reporter, sprints, comments and worklogs, and
   * the REST issue list (100 per page),
 
-each client asking for random pages (cursors collected beforehand). Prints p50/p99 latency, throughput and
-SQL queries per request (counted in-process on the same code path with Django's query capture).
+each client asking for random pages (cursors collected beforehand), in three phases: ``uncached`` (the read
+cache off: every request renders), ``cached`` (after one pass over every page) and ``churn`` (the cache while
+a committed change, as a sync batch makes, invalidates it every 5 s). Prints p50/p99 latency, throughput
+and SQL queries per request, rendered and cached (counted in-process with Django's query capture).
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/jp6 REDIS_URL=redis://127.0.0.1:6379/6
     .venv/bin/python -m bench.api_read                 # sync (once) and load
@@ -56,6 +58,7 @@ def _environment(args: argparse.Namespace) -> None:
         DJANGO_SETTINGS_MODULE="jiraplus.settings",
         JIRA_SITE_RATE="1000",
         JIRA_SITE_BURST="1000",
+        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",  # the fake Jira listens on loopback
         API_THROTTLE_USER_RATE="100000000/min",  # the benchmark measures the API, not the throttle
     )
 
@@ -108,21 +111,30 @@ def api_token() -> str:
 
 
 def queries_per_request(token: str) -> dict[str, int]:
-    """The SQL statements one request of each kind runs (test client, same middleware and views)."""
+    """The SQL statements one request of each kind runs, rendered and served from the read cache (test
+    client, same middleware and views)."""
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
+    from jiraplus import read_cache
+
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-    counts = {}
-    with CaptureQueriesContext(connection) as graphql:
-        response = client.post("/graphql", {"query": GRAPHQL_PAGE}, content_type="application/json")
+    requests_ = {
+        "graphql": lambda: client.post("/graphql", {"query": GRAPHQL_PAGE}, content_type="application/json"),
+        "rest": lambda: client.get(f"/api/projects/{PROJECT}/issues/?page_size=100"),
+    }
+    counts: dict[str, int] = {}
+    read_cache.bump()
+    for kind, request in requests_.items():
+        with override_settings(READ_CACHE_SECONDS=0), CaptureQueriesContext(connection) as rendered:
+            response = request()
         assert response.status_code == 200, response.content[:300]
-        assert "errors" not in response.json(), response.content[:300]
-    counts["graphql"] = len(graphql)
-    with CaptureQueriesContext(connection) as rest:
-        assert client.get(f"/api/projects/{PROJECT}/issues/?page_size=100").status_code == 200
-    counts["rest"] = len(rest)
+        assert b'"errors"' not in response.content[:300], response.content[:300]
+        request()  # stores it
+        with CaptureQueriesContext(connection) as cached:
+            assert request()[read_cache.HEADER] == "HIT"
+        counts |= {f"{kind} rendered": len(rendered), f"{kind} cached": len(cached)}
     return counts
 
 
@@ -190,6 +202,43 @@ def load(name: str, request: Any, clients: int, seconds: float) -> dict[str, Any
     return result
 
 
+def gunicorn(port: int, workers: int, **env: str) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "jiraplus.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            return server
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def commit_a_change_every(seconds: float, stop: threading.Event) -> threading.Thread:
+    """What a sync does to the read cache: a committed write to an issue every ``seconds``."""
+
+    def churn() -> None:
+        from django.db import connection
+
+        from sync.models import Issue
+
+        first = Issue.objects.filter(project__key=PROJECT).order_by("jira_id").first()
+        assert first is not None
+        while not stop.wait(seconds):
+            Issue.objects.filter(id=first.id).update(summary=first.summary)
+        connection.close()
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=20_000)
@@ -199,6 +248,13 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8706)
     parser.add_argument("--sync-concurrency", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="keep the issues synced by a previous run")
+    parser.add_argument(
+        "--phases",
+        default="uncached,cached,churn",
+        help="uncached: READ_CACHE_SECONDS=0 (every request renders); cached: the read cache, warmed by "
+        "one pass over every page; churn: the cache while a change commits every --churn seconds",
+    )
+    parser.add_argument("--churn", type=float, default=5.0)
     args = parser.parse_args()
     _environment(args)
 
@@ -208,6 +264,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from jiraplus import read_cache
     from sync.models import Issue
 
     call_command("migrate", verbosity=0)
@@ -219,55 +276,58 @@ def main() -> int:
     queries = queries_per_request(token)
     print(f"SQL queries per request: {queries}", flush=True)
 
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "jiraplus.wsgi",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{args.port}",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
     base = f"http://127.0.0.1:{args.port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
+    headers = {"Authorization": f"Token {token}"}
+    cursors: list[str | None] = []
+    urls: list[str] = []
+
+    def graphql_page(session: requests.Session, after: str | None) -> bool:
+        body = {"query": GRAPHQL_PAGE, "variables": {"after": after}}
+        response = session.post(f"{base}/graphql", json=body, headers=headers, timeout=60)
+        return response.status_code == 200 and len(response.json()["data"]["issues"]["edges"]) > 0
+
+    def rest_page(session: requests.Session, url: str) -> bool:
+        response = session.get(url, headers=headers, timeout=60)
+        return response.status_code == 200 and len(response.json()["results"]) > 0
+
+    def graphql(session: requests.Session) -> bool:
+        return graphql_page(session, random.choice(cursors))
+
+    def rest(session: requests.Session) -> bool:
+        return rest_page(session, random.choice(urls))
+
+    results = []
+    for phase in args.phases.split(","):
+        env = {"READ_CACHE_SECONDS": "0"} if phase == "uncached" else {}
+        server = gunicorn(args.port, args.workers, **env)
+        try:
+            if not cursors:
+                found = collect_targets(base, token)
+                cursors.extend(found[0])
+                urls.extend(found[1])
+            if phase != "uncached":
+                read_cache.bump()
+                started = time.monotonic()
+                session = requests.Session()
+                warm = [graphql_page(session, c) for c in cursors] + [rest_page(session, u) for u in urls]
+                print(f"[{phase}] warm-up pass over {len(warm)} requests: {time.monotonic() - started:.1f}s")
+            stop = threading.Event()
+            if phase == "churn":
+                commit_a_change_every(args.churn, stop)
             try:
-                requests.get(f"{base}/healthz", timeout=10)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        cursors, urls = collect_targets(base, token)
-        headers = {"Authorization": f"Token {token}"}
-
-        def graphql(session: requests.Session) -> bool:
-            body = {"query": GRAPHQL_PAGE, "variables": {"after": random.choice(cursors)}}
-            response = session.post(f"{base}/graphql", json=body, headers=headers, timeout=60)
-            return response.status_code == 200 and len(response.json()["data"]["issues"]["edges"]) > 0
-
-        def rest(session: requests.Session) -> bool:
-            response = session.get(random.choice(urls), headers=headers, timeout=60)
-            return response.status_code == 200 and len(response.json()["results"]) > 0
-
-        results = [
-            load(
-                "graphql page of 100 issues with comments and worklogs", graphql, args.clients, args.seconds
-            ),
-            load("rest issue list, 100 per page", rest, args.clients, args.seconds),
-        ]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+                for name, request in (
+                    ("graphql page of 100 issues with comments and worklogs", graphql),
+                    ("rest issue list, 100 per page", rest),
+                ):
+                    results.append(load(f"[{phase}] {name}", request, args.clients, args.seconds))
+            finally:
+                stop.set()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
     print(
         f"{args.issues} issues, {args.clients} clients x {args.seconds:.0f}s, gunicorn -w {args.workers}, "
-        f"{len(cursors)} pages; queries/request {queries}"
+        f"{len(cursors)} pages; SQL queries per request {queries}"
     )
     return 0 if all(r["failures"] == 0 for r in results) else 1
 

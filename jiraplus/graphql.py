@@ -3,6 +3,8 @@ alias limits, and errors that carry a code and field but never an unexpected exc
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,10 +13,25 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView
-from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    ValidationContext,
+    ValidationRule,
+    Visitor,
+    get_named_type,
+    is_leaf_type,
+    parse,
+    visit,
+)
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
+from jiraplus import read_cache
 from jiraplus.api_errors import describe, internal_error
 
 
@@ -40,6 +57,72 @@ def alias_limit_validator(max_aliases: int) -> type[ValidationRule]:
                 )
 
     return AliasLimitValidator
+
+
+class _ReadsCacheableData(Visitor):
+    """Clears ``cacheable`` at the first field outside the read cache's types (sync/schema.py)."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.cacheable = True
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        from sync.schema import CLOCK_DEPENDENT_FIELDS, READ_CACHEABLE_TYPES
+
+        parent, field = self.type_info.get_parent_type(), self.type_info.get_field_def()
+        if parent is None or field is None:  # not in the schema: validation will say so, uncached
+            self.cacheable = False
+            return
+        returned = get_named_type(field.type)
+        if (
+            not (is_leaf_type(returned) or returned.name in READ_CACHEABLE_TYPES)
+            or (parent.name, node.name.value) in CLOCK_DEPENDENT_FIELDS
+        ):
+            self.cacheable = False
+
+
+@functools.lru_cache(maxsize=512)
+def cacheable_query(query: str, operation_name: str | None) -> bool:
+    """Whether the document only reads synced Jira data that does not move with the clock, so its
+    result is the same for every reader until that data changes (introspection, the sync trail,
+    orchestration and mutations are not). Clients send the same few documents: decided once each."""
+    from jiraplus.schema import schema
+
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if operation_name is None and len(operations) == 1:
+        chosen = operations
+    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+        return False
+    type_info = TypeInfo(schema.graphql_schema)
+    reads = _ReadsCacheableData(type_info)
+    visit(document, TypeInfoVisitor(type_info, reads))  # the whole document: fragments too
+    return reads.cacheable
+
+
+def _cache_key(request: HttpRequest) -> list[str] | None:
+    """The parts of a cacheable GraphQL request (a JSON POST), or None."""
+    if request.method != "POST" or request.content_type != "application/json":
+        return None
+    try:
+        body = json.loads(request.body)
+        query, name, variables = body["query"], body.get("operationName"), body.get("variables")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
+        return None
+    if not cacheable_query(query, name):
+        return None
+    return [query, name or "", json.dumps(variables, sort_keys=True)]
+
+
+def _without_errors(response: HttpResponse) -> bool:
+    return "errors" not in json.loads(response.content)
 
 
 class ApiGraphQLView(GraphQLView):
@@ -73,7 +156,13 @@ def graphql_view() -> Callable[[HttpRequest], HttpResponse]:
         django_request = request._request
         django_request.user = request.user  # resolvers see the token's user as well as a session's
         graphql = with_graphiql if settings.DEBUG else without_graphiql  # GraphiQL is a DEBUG tool
-        response: HttpResponse = graphql(django_request)
-        return response
+        key = _cache_key(django_request)
+        if key is None:
+            response: HttpResponse = graphql(django_request)
+            return response
+        # After authentication and throttling; the result is the same for every authenticated reader.
+        return read_cache.cached_response(
+            "graphql", key, lambda: graphql(django_request), storable=_without_errors
+        )
 
     return view

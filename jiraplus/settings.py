@@ -295,6 +295,8 @@ SPECTACULAR_SETTINGS = {
 }
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
+# Rendered reads are shared through the cache until synced data changes (jiraplus/read_cache.py).
+READ_CACHE_SECONDS = env_int("READ_CACHE_SECONDS", 300)
 
 # --- Logging and Sentry ---------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"

@@ -1,6 +1,8 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.db import connections
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -10,6 +12,18 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_operators_group, sender=self)
+        _watch_synced_data(self)
+
+
+def _watch_synced_data(app: AppConfig) -> None:
+    """Committed writes to the Jira data the read APIs serve start a new read-cache version."""
+    from jiraplus import read_cache
+
+    jira_data = ("JiraSite", "Project", "JiraUser", "ProjectTrackedUser", "Sprint", "Issue", "IssueSprint")
+    read_cache.watch(app.get_model(name) for name in (*jira_data, "Comment", "Worklog", "IssueChange"))
+    connection_created.connect(read_cache.install)
+    for connection in connections.all(initialized_only=True):
+        read_cache.install(connection)
 
 
 def _operators_group(**kwargs: Any) -> None:

@@ -262,6 +262,16 @@ class IssueConnection(graphene.ObjectType):
         return root.total_count()
 
 
+# What the read cache may serve (jiraplus/read_cache.py): the types above, whose fields read only the
+# Jira-data tables the cache watches (sync/apps.py), and Project without its syncJob; minus what moves
+# with the clock.
+READ_CACHEABLE_TYPES = frozenset(
+    {"Issue", "Comment", "Worklog", "Sprint", "User", "IssueChange", "SprintScopeChange"}
+    | {"IssueConnection", "IssueEdge", "PageInfo", "Project"}
+)
+CLOCK_DEPENDENT_FIELDS = frozenset({("Issue", "timeInStatus")})
+
+
 # --- The sync trail -----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import Serializer
 
+from jiraplus.read_cache import cached_read
 from sync import models, selectors
 from sync.api import serializers as s
 from sync.api.permissions import CanOperateSync
@@ -165,6 +166,7 @@ class ProjectViewSet(ProjectControlsMixin):
 
     @extend_schema(parameters=[s.IssueFilterInput], responses=s.IssueSerializer(many=True))
     @action(detail=True, serializer_class=s.IssueSerializer, pagination_class=IssuePagination)
+    @cached_read
     def issues(self, request: Request, key: str) -> Response:
         query = s.IssueFilterInput(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -175,10 +177,12 @@ class ProjectViewSet(ProjectControlsMixin):
         return self.get_paginated_response(s.IssueSerializer(page, many=True).data)
 
     @action(detail=True, serializer_class=s.SprintSerializer)
+    @cached_read
     def sprints(self, request: Request, key: str) -> Response:
         return Response(s.SprintSerializer(selectors.project_sprints(self.get_object()), many=True).data)
 
     @action(detail=True, serializer_class=s.UserSerializer)
+    @cached_read
     def users(self, request: Request, key: str) -> Response:
         return Response(s.UserSerializer(selectors.project_users(self.get_object()), many=True).data)
 
@@ -217,6 +221,7 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
     lookup_field = "key"
     lookup_value_regex = "[^/]+"
 
+    @cached_read
     def retrieve(self, request: Request, key: str) -> Response:
         issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
         return Response(s.IssueDetailSerializer(issue).data)
