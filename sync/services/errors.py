@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from jiraplus.errors import ServiceError
 
-
-class ServiceError(Exception):
-    """An expected failure with a stable code, a message for a person and, when useful, advice."""
-
-    code = "SERVICE_ERROR"
-
-    def __init__(self, message: str, *, code: str | None = None, advice: str = "", field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.advice = advice
-        self.field = field
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "advice": self.advice,
-            "field": self.field,
-        }
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}" + (f" — {self.advice}" if self.advice else "")
+__all__ = ["AlreadyExists", "InvalidInput", "NotAuthenticated", "NotFound", "ServiceError"]
 
 
 class NotFound(ServiceError):
