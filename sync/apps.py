@@ -5,6 +5,11 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
+# What GraphQL's READ_CACHEABLE_TYPES and the cached REST reads are made of (sync/schema.py).
+JIRA_DATA_MODELS = (
+    "JiraSite Project JiraUser ProjectTrackedUser Sprint Issue IssueSprint Comment Worklog IssueChange"
+)
+
 
 class SyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -19,8 +24,7 @@ def _watch_synced_data(app: AppConfig) -> None:
     """Committed writes to the Jira data the read APIs serve start a new read-cache version."""
     from jiraplus import read_cache
 
-    jira_data = ("JiraSite", "Project", "JiraUser", "ProjectTrackedUser", "Sprint", "Issue", "IssueSprint")
-    read_cache.watch(app.get_model(name) for name in (*jira_data, "Comment", "Worklog", "IssueChange"))
+    read_cache.watch(app.get_model(name) for name in JIRA_DATA_MODELS.split())
     connection_created.connect(read_cache.install)
     for connection in connections.all(initialized_only=True):
         read_cache.install(connection)
