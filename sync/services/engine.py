@@ -52,6 +52,19 @@ ISSUE_EXPAND = ("changelog",)
 DATABASE_ERROR = "DATABASE_ERROR"
 
 
+# What a step moves on the run, in memory before its commit (``StepContext.commit``, the plan step).
+PROGRESS_FIELDS = [
+    "seq",
+    "step",
+    "cursor",
+    "counts",
+    "issues_done",
+    "window_start",
+    "window_end",
+    "approx_total",
+]
+
+
 @dataclass
 class StepContext:
     run: SyncRun
@@ -79,6 +92,13 @@ class StepContext:
         run.jira_ms += self.client.counter.elapsed_ms
         self.client.counter = RequestCounter()
         self.counts = Counter()
+
+    def discard_uncommitted(self) -> None:
+        """After a failed step: forget what its rolled-back work did in memory (item counts, progress a
+        cut-off commit advanced), so the retry or failure is recorded from what the database holds. Jira
+        request counters stay: those requests were made."""
+        self.counts = Counter()
+        self.run.refresh_from_db(fields=PROGRESS_FIELDS)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -139,18 +159,18 @@ def execute_step(run_id: int, seq: int) -> None:
     except runs.LeaseLost:
         logger.warning("sync run %s lost its lease during step %s; the other delivery continues", run_id, seq)
     except JiraError as error:
+        ctx.discard_uncommitted()
         _on_jira_error(ctx, error)
     except (DatabaseError, InterfaceError) as error:
         # The batch rolled back whole. A terminated backend leaves the connection unusable (Django then
         # raises InterfaceError, which is not a DatabaseError): reconnect so the retry can be recorded;
         # if the database is gone, the lease expires and the reaper takes over instead.
         connection.close()
-        # A commit that failed may have advanced the run in memory (seq, cursor, counts): the retry must
-        # start from what the database holds. Request counters stay; those requests were made.
-        run.refresh_from_db(fields=["seq", "step", "cursor", "counts", "issues_done"])
+        ctx.discard_uncommitted()
         _retry_or_fail(ctx, code=DATABASE_ERROR, message=f"Database error: {error}", retry_after=None)
     except Exception as error:
         logger.exception("sync run %s: unexpected error in step %s", run_id, run.step)
+        ctx.discard_uncommitted()
         ctx.flush_counters()
         runs.fail(run, token, code=runs.INTERNAL_ERROR, message=f"Internal error: {error!r}", details={})
     finally:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from celery import current_app
+from django.conf import settings
 
 from sync.jira.fake import FakeDataConfig, Fault
 from sync.models import Comment, Issue, SyncJob, SyncLog, SyncRun, SyncState, Worklog
@@ -239,6 +240,23 @@ def test_transient_faults_are_retried_and_the_run_ends_exact(fake_jira_factory, 
     assert run.status == "SUCCEEDED", run.error_message
     assert_same(alpha, fake.data.export("ALPHA"))
     assert any(" 429" in key for key in run.http_requests)
+
+
+def test_a_step_retried_after_a_jira_error_counts_its_items_once(fake_jira_factory, celery_worker):
+    fake = fake_jira_factory(small(projects={"ALPHA": 50}, heavy_comment_ratio=0.3))
+    (alpha,) = register(fake, ["ALPHA"])
+    issues = fake.data.export("ALPHA")
+    fake.data.corrupt_issue(issues[0]["id"], "bad_date")  # counted before the page's comments are read
+    # Every attempt of the client fails on the first overflowing comment list: the step itself retries.
+    fake.add_fault(Fault(kind="server_error", path="/comment", times=settings.JIRA_MAX_ATTEMPTS))
+
+    run = sync_and_wait(alpha, full=True)
+
+    assert run.status == "SUCCEEDED", run.error_message
+    assert SyncLog.objects.filter(run=run, level="WARNING", message__contains="retry 1").exists()
+    assert run.counts["issues_malformed"] == 1
+    assert run.counts["issues_upserted"] == len(issues) - 1
+    assert [i["id"] for i in stored(alpha)] == [i["id"] for i in issues[1:]]
 
 
 def test_a_malformed_issue_is_skipped_and_logged_while_the_rest_lands(fake_jira_factory, celery_worker):
