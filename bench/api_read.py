@@ -31,8 +31,9 @@ from typing import Any
 
 import requests
 
+from bench.environment import prepare
+
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 PROJECT = "LOAD"
 CELERY = [sys.executable, "-m", "celery", "-A", "jiraplus"]
 
@@ -50,18 +51,6 @@ query Page($after: String) {
     } }
   }
 }"""
-
-
-def _environment(args: argparse.Namespace) -> None:
-    os.environ.update(
-        CELERY_BROKER_URL=os.environ["REDIS_URL"],
-        JIRAPLUS_SECRET_KEYS=os.environ.get("JIRAPLUS_SECRET_KEYS", BENCH_KEY),
-        DJANGO_SETTINGS_MODULE="jiraplus.settings",
-        JIRA_SITE_RATE="1000",
-        JIRA_SITE_BURST="1000",
-        JIRAPLUS_ALLOW_PRIVATE_JIRA="true",  # the fake Jira listens on loopback
-        API_THROTTLE_USER_RATE="100000000/min",  # the benchmark measures the API, not the throttle
-    )
 
 
 def sync_issues(issues: int, concurrency: int) -> None:
@@ -259,18 +248,18 @@ def main() -> int:
     )
     parser.add_argument("--churn", type=float, default=5.0)
     args = parser.parse_args()
-    _environment(args)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    # The data is kept (--reuse); sync_issues empties the database itself when it syncs anew.
+    prepare(
+        os.environ["DATABASE_URL"],
+        os.environ["REDIS_URL"],
+        empty=False,
+        API_THROTTLE_USER_RATE="100000000/min",  # the benchmark measures the API, not the throttle
+    )
     from django.db import connection
 
     from jiraplus import read_cache
     from sync.models import Issue
 
-    call_command("migrate", verbosity=0)
     if not (args.reuse and Issue.live.filter(project__key=PROJECT).count() == args.issues):
         sync_issues(args.issues, args.sync_concurrency)
     with connection.cursor() as cursor:

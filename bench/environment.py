@@ -8,9 +8,10 @@ import subprocess
 BENCH_KEY = "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktMzI="
 
 
-def prepare(database_url: str, redis_url: str, **env: str) -> None:
+def prepare(database_url: str, redis_url: str, *, empty: bool = True, **env: str) -> None:
     """Set the environment (children inherit it), create the database if needed, set Django up on it,
-    migrate and empty it, and empty the Redis database. Call before importing models."""
+    migrate it and, unless ``empty`` is false, empty it and the Redis database. Call before importing
+    models."""
     os.environ.update(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
@@ -34,5 +35,6 @@ def prepare(database_url: str, redis_url: str, **env: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    call_command("flush", "--noinput", verbosity=0)
-    redis.Redis.from_url(redis_url).flushdb()
+    if empty:
+        call_command("flush", "--noinput", verbosity=0)
+        redis.Redis.from_url(redis_url).flushdb()

@@ -117,9 +117,8 @@ def test_pause_resume_reschedule_and_start_steer_a_running_beat_without_restarti
     assert scheduled(alpha).count() == before, "a paused schedule started a run"
     settle(alpha)
 
-    resumed_at = (
-        timezone.now()
-    )  # before the call: a slot due between the resume and its return counts as after
+    # Taken before the call: a slot due between the resume and its return counts as after it.
+    resumed_at = timezone.now()
     controls.sync_resume(project=alpha, actor="tester")
     wait_until(lambda: scheduled(alpha, after=resumed_at).exists(), timeout=30, message="a tick after resume")
     assert scheduled(alpha).count() == before + scheduled(alpha, after=resumed_at).count()
