@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 # otherwise compile every module from source at start-up (~2 s each).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install bytecode demo test lint typecheck pytest faults soak bench compose-check clean
+.PHONY: install bytecode demo test test-unit lint typecheck pytest faults soak bench compose-check clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -25,10 +25,10 @@ install: $(VENV)/.installed
 
 # The project's own modules too (cheap when up to date), for the worker processes tests and demos start.
 bytecode: install
-	@$(PY) -m compileall -q jiraplus sync orchestration notifications telemetry bench tests
+	@$(PY) -m compileall -q jiraplus core sync orchestration notifications telemetry fakejira demo bench tests
 
 demo: bytecode
-	$(PY) -m jiraplus.demo
+	$(PY) -m demo
 
 lint: install
 	$(VENV)/bin/ruff format --check .
@@ -41,6 +41,10 @@ pytest: bytecode
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The unit layer alone, on the embedded settings: seconds, and no PostgreSQL, Redis or worker needed.
+test-unit: install
+	$(VENV)/bin/pytest --ds=tests.settings_unit tests/*/unit $(PYTEST_ARGS)
 
 faults: bytecode  # tests/faults plus the fault scenarios that live beside their feature's tests
 	$(VENV)/bin/pytest -m faults $(PYTEST_ARGS)

@@ -57,7 +57,7 @@ def sync_issues(issues: int, concurrency: int) -> None:
     import redis
     from django.core.management import call_command
 
-    from sync.jira.fake import FakeDataConfig, FakeJira
+    from fakejira import FakeDataConfig, FakeJira
     from sync.services import runs, sites
 
     call_command("flush", "--noinput", verbosity=0)
@@ -107,7 +107,7 @@ def queries_per_request(token: str) -> dict[str, int]:
     from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
-    from jiraplus import read_cache
+    from core import read_cache
 
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     requests_ = {
@@ -257,7 +257,7 @@ def main() -> int:
     )
     from django.db import connection
 
-    from jiraplus import read_cache
+    from core import read_cache
     from sync.models import Issue
 
     if not (args.reuse and Issue.live.filter(project__key=PROJECT).count() == args.issues):

@@ -105,7 +105,7 @@ def main() -> int:
     args = parser.parse_args()
     prepare(args.database, args.redis)
 
-    from sync.jira.fake import FakeDataConfig, FakeJira
+    from fakejira import FakeDataConfig, FakeJira
     from sync.selectors import export_history, export_issues
     from sync.services import sites
 

@@ -69,7 +69,7 @@ def main() -> int:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
-    from sync.jira.fake import FakeDataConfig, FakeJira
+    from fakejira import FakeDataConfig, FakeJira
     from sync.services import runs, sites, webhooks
 
     port = free_port()

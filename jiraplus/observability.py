@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jiraplus.redaction import redact_data
+from core.redaction import redact_data
 
 
 def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -20,3 +20,5 @@ class Mutation(sync.schema.Mutation, OrchestrationMutation, graphene.ObjectType)
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)
+# Orchestration types are outside it: they change without the synced-data writes the cache watches.
+READ_CACHE_POLICY = sync.schema.READ_CACHE_POLICY

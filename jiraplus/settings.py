@@ -272,7 +272,7 @@ GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
 # --- Read and control APIs (issue 6) --------------------------------------------------------------
 REST_FRAMEWORK.update(
     {
-        "EXCEPTION_HANDLER": "jiraplus.api_errors.rest_exception_handler",
+        "EXCEPTION_HANDLER": "core.interfaces.errors.rest_exception_handler",
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "DEFAULT_THROTTLE_CLASSES": [
             "rest_framework.throttling.AnonRateThrottle",
@@ -295,7 +295,7 @@ SPECTACULAR_SETTINGS = {
 }
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
-# Rendered reads are shared through the cache until synced data changes (jiraplus/read_cache.py).
+# Rendered reads are shared through the cache until synced data changes (core/read_cache.py).
 READ_CACHE_SECONDS = env_int("READ_CACHE_SECONDS", 300)
 
 # --- Logging and Sentry ---------------------------------------------------------------------------
@@ -303,7 +303,7 @@ LOG_LEVEL = env_str("LOG_LEVEL") or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "jiraplus.redaction.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "core.redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from jiraplus.graphql import graphql_view
+from core.interfaces.graphql import graphql_view
+from jiraplus.schema import READ_CACHE_POLICY, schema
 from sync.api.webhooks import jira_webhook
 from telemetry.views import metrics
 
@@ -13,7 +14,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("graphql", graphql_view()),
+    path("graphql", graphql_view(schema=schema, cache_policy=READ_CACHE_POLICY)),
     path("api/", include("sync.api.urls")),
     path("healthz", health),
     path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),

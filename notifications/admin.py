@@ -12,8 +12,8 @@ from django.contrib import admin, messages
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
 
+from core.errors import ServiceError
 from notifications import services
-from notifications.errors import NotificationError
 from notifications.models import ChannelConfig, Notification, Route
 
 
@@ -24,7 +24,7 @@ def _each(
     for row in queryset:
         try:
             modeladmin.message_user(request, call(row), messages.SUCCESS)
-        except NotificationError as error:
+        except ServiceError as error:
             modeladmin.message_user(request, f"{row}: {error}", messages.ERROR)
 
 

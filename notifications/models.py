@@ -12,8 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from jiraplus.crypto import EncryptedTextField
-from notifications.errors import InvalidInput
+from core.crypto import EncryptedTextField
+from core.errors import InvalidInput
 from notifications.transports import CHANNEL_CHOICES, TRANSPORTS
 
 

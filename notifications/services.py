@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from notifications.models import ChannelConfig, Notification, Route
 from notifications.publish import enqueue
 from notifications.transports import TRANSPORTS, Transport

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core.errors import ServiceError
 from orchestration.models import Approval, Orchestration, PhaseExecution
 from orchestration.permissions import actor_name, can_operate_orchestration
 from orchestration.services import controls
-from sync.services.errors import ServiceError
 
 
 class PhaseInline(admin.TabularInline):

@@ -12,11 +12,11 @@ from typing import Any
 import graphene
 from graphene_django import DjangoObjectType
 
+from core.errors import ServiceError
 from orchestration import selectors
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from orchestration.permissions import actor_name, can_operate_orchestration
 from orchestration.services import controls
-from sync.services.errors import ServiceError
 
 MAX_LIST = 200
 

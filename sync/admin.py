@@ -21,21 +21,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core.errors import ServiceError
+from core.interfaces.errors import error_text
 from sync import selectors
 from sync.jira.errors import JiraError
 from sync.models import JiraSite, Project, ProjectTrackedUser, SyncJob, SyncLog, SyncRun, SyncState
 from sync.permissions import can_operate_sync
 from sync.services import controls, schedules, sites
-from sync.services.errors import ServiceError
 from sync.services.webhooks import MIN_SECRET_LENGTH
 
 RECENT_RUNS = 10
-
-
-def _error_text(error: ServiceError | JiraError) -> str:
-    if isinstance(error, JiraError):
-        return f"{error.code}: {error.message} — {error.advice}"
-    return str(error)
 
 
 def _operate(request: HttpRequest, control: Callable[[], str]) -> bool:
@@ -45,8 +40,8 @@ def _operate(request: HttpRequest, control: Callable[[], str]) -> bool:
         return False
     try:
         messages.success(request, control())
-    except (ServiceError, JiraError) as error:
-        messages.error(request, _error_text(error))
+    except ServiceError as error:
+        messages.error(request, error_text(error))
         return False
     return True
 
@@ -136,7 +131,7 @@ class JiraSiteAdmin(admin.ModelAdmin):
             try:
                 me = sites.site_test_connection(site=site)
             except JiraError as error:
-                messages.error(request, f"{site.name}: {_error_text(error)}")
+                messages.error(request, f"{site.name}: {error_text(error)}")
             else:
                 messages.success(
                     request,
@@ -478,7 +473,7 @@ class ProjectAdmin(admin.ModelAdmin):
                 {a.account_id: a.display_name for a in sites.project_assignable_users(project=project)}
             )
         except JiraError as error:
-            messages.error(request, f"Could not fetch the project's assignable users: {_error_text(error)}")
+            messages.error(request, f"Could not fetch the project's assignable users: {error_text(error)}")
         form = TrackedUsersForm(request.POST or None, initial={"accounts": list(tracked)})
         accounts = form.fields["accounts"]
         assert isinstance(accounts, forms.MultipleChoiceField)

@@ -5,7 +5,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
-# What GraphQL's READ_CACHEABLE_TYPES and the cached REST reads are made of (sync/schema.py).
+# What GraphQL's READ_CACHE_POLICY and the cached REST reads are made of (sync/schema.py).
 JIRA_DATA_MODELS = (
     "JiraSite Project JiraUser ProjectTrackedUser Sprint Issue IssueSprint Comment Worklog IssueChange"
 )
@@ -22,7 +22,7 @@ class SyncConfig(AppConfig):
 
 def _watch_synced_data(app: AppConfig) -> None:
     """Committed writes to the Jira data the read APIs serve start a new read-cache version."""
-    from jiraplus import read_cache
+    from core import read_cache
 
     read_cache.watch(app.get_model(name) for name in JIRA_DATA_MODELS.split())
     connection_created.connect(read_cache.install)

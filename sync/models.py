@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from jiraplus.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class Deployment(models.TextChoices):

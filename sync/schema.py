@@ -17,11 +17,11 @@ from graphene.types.generic import GenericScalar
 from graphene_django import DjangoObjectType
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
+from core.errors import InvalidInput, ServiceError
+from core.interfaces.graphql import CachePolicy
 from sync import models, selectors
-from sync.jira.errors import JiraError
 from sync.permissions import can_operate_sync
 from sync.services import controls, runs, sites
-from sync.services.errors import InvalidInput, ServiceError
 
 # --- Enums --------------------------------------------------------------------------------------------
 
@@ -262,14 +262,16 @@ class IssueConnection(graphene.ObjectType):
         return root.total_count()
 
 
-# What the read cache may serve (jiraplus/read_cache.py): the types above, whose fields read only the
+# What the read cache may serve (core/read_cache.py): the types above, whose fields read only the
 # Jira-data tables the cache watches (sync/apps.py), and Project without its syncJob; minus what moves
 # with the clock.
-READ_CACHEABLE_TYPES = frozenset(
-    {"Issue", "Comment", "Worklog", "Sprint", "User", "IssueChange", "SprintScopeChange"}
-    | {"IssueConnection", "IssueEdge", "PageInfo", "Project"}
+READ_CACHE_POLICY = CachePolicy(
+    types=frozenset(
+        {"Issue", "Comment", "Worklog", "Sprint", "User", "IssueChange", "SprintScopeChange"}
+        | {"IssueConnection", "IssueEdge", "PageInfo", "Project"}
+    ),
+    clock_dependent=frozenset({("Issue", "timeInStatus")}),
 )
-CLOCK_DEPENDENT_FIELDS = frozenset({("Issue", "timeInStatus")})
 
 
 # --- The sync trail -----------------------------------------------------------------------------------
@@ -691,11 +693,9 @@ _ARGUMENT_NAMES = {"project": "projectId", "account_ids": "accountIds"}
 ControlResult = models.SyncJob | runs.SyncRequest | int | None
 
 
-def _error(exc: ServiceError | JiraError) -> SyncError:
-    if isinstance(exc, JiraError):
-        return SyncError(code=str(exc.code), message=str(exc), field=None, advice=exc.advice or None)
+def _error(exc: ServiceError) -> SyncError:
     field = _ARGUMENT_NAMES.get(exc.field, exc.field) if exc.field else None
-    return SyncError(code=exc.code, message=exc.message, field=field, advice=exc.advice or None)
+    return SyncError(code=str(exc.code), message=exc.message, field=field, advice=exc.advice or None)
 
 
 def control(
@@ -713,7 +713,7 @@ def control(
     try:
         project = _project(project_id, "projectId")
         result = act(project, user.get_username())
-    except (ServiceError, JiraError) as exc:
+    except ServiceError as exc:
         return SyncControlPayload(errors=[_error(exc)])
     payload = SyncControlPayload(sync_job=selectors.sync_job_of(project), errors=[])
     if isinstance(result, runs.SyncRequest):

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.errors import InvalidInput, NotFound
 from sync.models import (
     ACTIVE_RUN_STATUSES,
     Comment,
@@ -28,7 +29,6 @@ from sync.models import (
     Worklog,
 )
 from sync.services import sites
-from sync.services.errors import InvalidInput, NotFound
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -151,7 +151,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
 
 # --- API reads (GraphQL and REST) --------------------------------------------------------------------
 # Every list the APIs serve is built here with what it returns prefetched, so a page costs a constant
-# number of SQL queries whatever its size (pinned by tests/integration/api query-count tests).
+# number of SQL queries whatever its size (pinned by tests/sync/integration/api query-count tests).
 
 MAX_PAGE_SIZE = 100
 MAX_TRAIL_LIMIT = 100

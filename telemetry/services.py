@@ -21,11 +21,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from notifications import services as notifications
 from sync.jira.errors import ADVICE, JiraErrorCode
 from sync.models import Project, RunStatus, SyncJob
 from sync.services import controls, schedules
-from sync.services.errors import InvalidInput
 from telemetry import ladder, selectors
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 

@@ -26,7 +26,12 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+UNIT_SETTINGS = "tests.settings_unit"  # make test-unit: no server needed, so none is checked
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if (config.getoption("ds", None) or os.environ.get("DJANGO_SETTINGS_MODULE")) == UNIT_SETTINGS:
+        return
     missing = []
     for service, variable, port in (
         ("PostgreSQL", "DATABASE_URL", 5432),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from notifications.errors import InvalidInput
+from core.errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
-from jiraplus.redaction import redact
-from notifications.errors import InvalidInput
+from core.errors import InvalidInput
+from core.redaction import redact
 from notifications.transports import http
 from notifications.transports.base import DeliveryResult, Message, Transport
 

@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from jiraplus.redaction import REDACTED, redact, register_secret
+from core.redaction import REDACTED, redact, register_secret
 from notifications.transports.base import DeliveryResult
 
 _RETRYABLE_STATUSES = {408, 425, 429}

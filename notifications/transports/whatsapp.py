@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from notifications.errors import InvalidInput
+from core.errors import InvalidInput
 from notifications.transports import http
 from notifications.transports.base import DeliveryResult, Message, Transport, facts_line
 

@@ -1,6 +1,6 @@
 """REST: ``/api/orchestrations/``. Views parse, check the permission, call the controls service, render.
 
-A service's typed error propagates to ``jiraplus.api_errors.rest_exception_handler``: 400, 404, or 409 for
+A service's typed error propagates to ``core.interfaces.errors.rest_exception_handler``: 400, 404, or 409 for
 ``ALREADY_EXISTS`` and ``CONFLICT``, with the project's one error shape ``{code, message, field, advice}``.
 """
 
@@ -60,7 +60,7 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     def _operate(
         self, request: Request, call: Callable[[str], Orchestration], created: bool = False
     ) -> Response:
-        orchestration = call(actor_name(request.user))  # typed errors: jiraplus.api_errors renders them
+        orchestration = call(actor_name(request.user))  # typed errors: core.interfaces.errors renders them
         detail = selectors.orchestration_detail().get(id=orchestration.id)
         return Response(
             OrchestrationDetailSerializer(detail).data,

@@ -3,7 +3,7 @@ interface before start/approve/reject/cancel/retry/pause/resume)."""
 
 from django.db import migrations
 
-from jiraplus.permissions import operators_group
+from core.permissions import operators_group
 
 
 class Migration(migrations.Migration):

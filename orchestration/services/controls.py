@@ -15,17 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase, Status
 from orchestration.policy import next_after
 from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
 from sync.models import Issue
-from sync.services.errors import AlreadyExists, InvalidInput, NotFound, ServiceError
-
-
-class Conflict(ServiceError):
-    """The orchestration is not in a state that allows this (e.g. approved already)."""
-
-    code = "CONFLICT"
 
 
 def _get(orchestration_id: int) -> Orchestration:

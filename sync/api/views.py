@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import Serializer
 
-from jiraplus.read_cache import cached_read
+from core.read_cache import cached_read
 from sync import models, selectors
 from sync.api import serializers as s
 from sync.api.permissions import CanOperateSync

@@ -10,8 +10,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from sync.services import webhooks
-from sync.services.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 
 _STATUS = {NotFound: 404, NotAuthenticated: 401, webhooks.WebhooksDisabled: 403, InvalidInput: 400}
 

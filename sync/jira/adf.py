@@ -1,4 +1,4 @@
-"""Atlassian Document Format (ADF) to plain text, and the reverse for simple text (used by the fake Jira).
+"""Atlassian Document Format (ADF) to plain text, and plain text to ADF (comments the client posts).
 
 Rendering rules: block nodes are separated by a newline, list items are prefixed with ``- `` or ``N. ``
 (nested lists indented by two spaces), mentions and emoji render as their visible text, links and cards as

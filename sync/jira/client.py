@@ -27,7 +27,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from jiraplus.redaction import register_secret
+from core.redaction import register_secret
 from sync.jira.adf import text_to_adf
 from sync.jira.budget import RequestBudget, budget_from_settings
 from sync.jira.dates import parse_jira_datetime

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from jiraplus.redaction import redact
+from core.errors import UpstreamError
+from core.redaction import redact
 
 
 class JiraErrorCode(StrEnum):
@@ -114,8 +115,10 @@ _BAD_JQL_HINTS = ("jql", "field", "does not exist", "unbounded")
 _SEARCH = re.compile(r"/rest/api/\d+/search")
 
 
-class JiraError(Exception):
+class JiraError(UpstreamError):
     """A classified Jira failure; ``str()`` is ``"CODE: message"``, free of registered secrets."""
+
+    code: JiraErrorCode
 
     def __init__(
         self,
@@ -129,18 +132,15 @@ class JiraError(Exception):
         retry_after: float | None = None,
         endpoint: str | None = None,
     ) -> None:
+        super().__init__(
+            _one_line(redact(message)), code=code, advice=_one_line(redact(advice or ADVICE[code]))
+        )
         self.code = code
-        self.message = _one_line(redact(message))
         self.status = status
-        self.advice = _one_line(redact(advice or ADVICE[code]))
         self.retryable = code in RETRYABLE if retryable is None else retryable
         self.jira_messages = [redact(m) for m in jira_messages or []]
         self.retry_after = retry_after
         self.endpoint = endpoint
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
     def __repr__(self) -> str:
         return f"JiraError({self.code!s}, status={self.status}, endpoint={self.endpoint!r})"
@@ -164,7 +164,7 @@ class JiraError(Exception):
 def _rebuild_error(state: dict[str, Any]) -> JiraError:
     error = JiraError.__new__(JiraError)
     error.__dict__.update(state)
-    Exception.__init__(error, str(error))
+    Exception.__init__(error, error.message)
     return error
 
 

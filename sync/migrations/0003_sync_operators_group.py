@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from jiraplus.permissions import operators_group
+from core.permissions import operators_group
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from sync.services.errors import NotFound
+from core.errors import NotFound
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import InvalidInput, NotFound, ServiceError
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.models import (
     ACTIVE_RUN_STATUSES,
@@ -27,7 +28,6 @@ from sync.models import (
     SyncRun,
 )
 from sync.services import runs, schedules, sites
-from sync.services.errors import InvalidInput, NotFound, ServiceError
 
 # Jira answers that no retry fixes: the site needs a person before syncs can run.
 _BROKEN_SITE_CODES = frozenset(

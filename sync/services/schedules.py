@@ -21,9 +21,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from core.errors import InvalidInput
 from sync.models import ACTIVE_RUN_STATUSES, RunStatus, SyncJob, SyncLog, SyncRun
 from sync.services import runs
-from sync.services.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import AlreadyExists, InvalidInput, NotFound
 from sync.jira.budget import budget_from_settings
 from sync.jira.client import JiraClient, JiraCredentials, RequestCounter, SiteIdentity
 from sync.jira.egress import check_site_url
@@ -26,7 +27,6 @@ from sync.models import (
     SyncState,
 )
 from sync.services import schedules
-from sync.services.errors import AlreadyExists, InvalidInput, NotFound
 
 
 def credentials_for(site: JiraSite) -> JiraCredentials:

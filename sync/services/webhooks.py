@@ -29,13 +29,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from sync.jira.client import JiraClient
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import IssueRecord, MalformedPayload, map_issue, map_sprint, search_fields
 from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, WebhookEvent
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
-from sync.services.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from sync.services.scope import tracked_account_ids
 from sync.services.sites import client_for
 

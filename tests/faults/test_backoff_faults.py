@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from fakejira import Fault
 from notifications.models import Notification, Route
 from notifications.services import route_defaults_install
-from sync.jira.fake import Fault
 from sync.models import SyncJob, SyncRun
 from sync.services import controls, runs
 from telemetry.models import BackoffState

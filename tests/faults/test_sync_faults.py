@@ -16,8 +16,8 @@ import redis
 from celery import current_app
 from django.db import connection
 
+from fakejira import FakeDataConfig, Fault
 from sync.jira.errors import RETRYABLE
-from sync.jira.fake import FakeDataConfig, Fault
 from sync.models import SyncLog, SyncRun
 from sync.services import runs
 from tests.faults.invariants import assert_invariants, cursors, wait_until_quiet

@@ -3,10 +3,10 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from core.interfaces.cli import service_errors
 from notifications import services
-from notifications.errors import NotificationError
 from notifications.models import ChannelConfig, Route
 from notifications.transports import TRANSPORTS
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 recipients = route.recipients or "(defaults)"
                 self.stdout.write(f"route\t{route}\t{recipients}\t{'on' if route.enabled else 'off'}")
             return
-        try:
+        with service_errors():
             if action == "test":
                 notification = services.channel_send_test(
                     channel=options["channel"], recipient=options["to"], actor="manage.py"
@@ -49,5 +49,3 @@ class Command(BaseCommand):
             else:
                 routes = services.route_defaults_install()
                 self.stdout.write(f"{len(routes)} default routes present")
-        except NotificationError as error:
-            raise CommandError(str(error)) from None

@@ -4,10 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.interfaces.cli import service_errors
 from orchestration.history import describe
 from orchestration.models import Event, Orchestration
 from orchestration.services import controls
-from sync.management.cli import service_errors
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from core.interfaces.cli import service_errors
 from sync import selectors
-from sync.management.cli import service_errors
 from sync.services import sites
 
 EXPORTERS = {

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sync.management.cli import service_errors
+from core.interfaces.cli import service_errors
 from sync.models import Project
 from sync.services import controls, sites
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.management.cli import service_errors
+from core.interfaces.cli import service_errors
 from sync.models import AuthKind, JiraSite
 from sync.services import sites, webhooks
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from jiraplus.crypto import rotate_all
+from core.crypto import rotate_all
 
 
 class Command(BaseCommand):

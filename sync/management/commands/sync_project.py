@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from sync.management.cli import service_errors
+from core.interfaces.cli import service_errors
 from sync.models import SyncLog, SyncRun
 from sync.selectors import run_summary
 from sync.services import runs, sites
