@@ -157,7 +157,7 @@ SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
 SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 
-# --- Sync: Jira webhooks (issue 10) ---------------------------------------------------------------
+# --- Sync: Jira webhooks -------------------------------------------------------------------------
 WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events within this share a read
 WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
 }
 GRAPHENE = {"SCHEMA": "jiraplus.schema.schema"}
 
-# --- Read and control APIs (issue 6) --------------------------------------------------------------
+# --- Read and control APIs -----------------------------------------------------------------------
 REST_FRAMEWORK.update(
     {
         "EXCEPTION_HANDLER": "core.interfaces.errors.rest_exception_handler",

@@ -1,6 +1,7 @@
 """django-celery-beat's DatabaseScheduler, with project schedules evaluated by our own cron clock.
 
-Beat stays only the clock (DESIGN §3, RELIABILITY §3). For the project ticks (``sync.scheduled_tick``)
+Beat stays only the clock: what ran and what is due lives in the database, because beat keeps no durable
+state of its own and a second beat must not double a run. For the project ticks (``sync.scheduled_tick``)
 this scheduler:
 - fires a slot only if it is later than both beat's ``last_run_at`` and the entry's ``start_time``, which
   the schedule service sets to the moment of every change (pause, resume, reschedule, back-off): a resume

@@ -51,7 +51,7 @@ from sync.services.runs import step_transaction
 logger = logging.getLogger(__name__)
 
 # Retries further away than this wait for the reaper instead of a countdown message, because Redis
-# redelivers unacked countdown messages older than its visibility timeout (RELIABILITY.md §2).
+# redelivers unacked countdown messages older than its visibility timeout (a second, early delivery).
 MAX_COUNTDOWN = 60.0
 
 

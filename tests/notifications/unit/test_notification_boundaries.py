@@ -1,4 +1,4 @@
-"""notifications depends on nothing but Django (DESIGN.md §1): callers may change without breaking it."""
+"""notifications depends on nothing but Django and core: every other app may change without breaking it."""
 
 from __future__ import annotations
 
