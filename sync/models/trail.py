@@ -37,6 +37,11 @@ class SyncJob(models.Model):
     def __str__(self) -> str:
         return f"sync {self.project}"
 
+    @property
+    def active_cron(self) -> str:
+        """The cron the project runs on now: the back-off one while backed off, else the operator's."""
+        return self.effective_cron or self.cron
+
 
 class SyncEntity(models.TextChoices):
     ISSUE = "issue"
