@@ -16,6 +16,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from jiraplus.env import env_bool, env_float, env_int, env_list, env_prefixed, env_str
+from notifications import task_names as notifications_task_names
+from orchestration import task_names as orchestration_task_names
+from sync import task_names as sync_task_names
+from telemetry import task_names as telemetry_task_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("JIRAPLUS_VAR_DIR") or BASE_DIR / "var")
@@ -206,12 +210,12 @@ CELERY_BEAT_SCHEDULER = "sync.beat:SyncScheduler"  # django-celery-beat, with re
 SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-reap-stalled-runs": {
-        "task": "sync.reap_runs",
+        "task": sync_task_names.REAP_RUNS,
         "schedule": SYNC_REAPER_INTERVAL,
         "options": {"queue": "sync", "expires": SYNC_REAPER_INTERVAL},
     },
     "sync-purge-webhook-events": {
-        "task": "sync.purge_webhook_events",
+        "task": sync_task_names.PURGE_WEBHOOK_EVENTS,
         "schedule": 3600.0,
         "options": {"queue": "sync", "expires": 3600},
     },
@@ -252,7 +256,7 @@ TELEMETRY_METRICS_TOKEN = env_str("TELEMETRY_METRICS_TOKEN")
 # Absolute base of links in alerts (the admin page of the project), e.g. https://jiraplus.example.com
 TELEMETRY_ADMIN_BASE_URL = env_str("TELEMETRY_ADMIN_BASE_URL") or "http://127.0.0.1:8000"
 CELERY_BEAT_SCHEDULE["telemetry-analyse-runs"] = {
-    "task": "telemetry.analyse_runs",
+    "task": telemetry_task_names.ANALYSE_RUNS,
     "schedule": TELEMETRY_ANALYSE_INTERVAL,
     "options": {"queue": "telemetry", "expires": TELEMETRY_ANALYSE_INTERVAL},
 }
@@ -371,7 +375,7 @@ ORCHESTRATION_JIRA_COMMENT = env_bool("ORCHESTRATION_JIRA_COMMENT", default=Fals
 ORCHESTRATION_JIRA_TRANSITION = env_str("ORCHESTRATION_JIRA_TRANSITION")  # e.g. "In Review"; empty: none
 ORCHESTRATION_LINK_BASE = env_str("ORCHESTRATION_LINK_BASE") or "http://localhost:8000"
 CELERY_BEAT_SCHEDULE["orchestration-reap"] = {
-    "task": "orchestration.reap",
+    "task": orchestration_task_names.REAP,
     "schedule": ORCHESTRATION_REAPER_INTERVAL,
     "options": {"queue": "orchestration", "expires": ORCHESTRATION_REAPER_INTERVAL},
 }
@@ -403,7 +407,7 @@ NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
 # Seconds between beat passes that re-publish messages whose task went missing.
 NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
 CELERY_BEAT_SCHEDULE["notifications-requeue-due"] = {
-    "task": "notifications.requeue_due",
+    "task": notifications_task_names.REQUEUE_DUE,
     "schedule": NOTIFY_SWEEP_INTERVAL,
     "options": {"queue": "notifications", "expires": NOTIFY_SWEEP_INTERVAL},
 }
