@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import F, Max
 from django.utils import timezone
 
+from core import leases
 from core.publish import publish_after_commit
 from orchestration import task_names
 from orchestration.models import Event, Orchestration, Phase, PhaseExecution, Status
@@ -50,7 +51,7 @@ def enqueue(orchestration_id: int, step: int, *, countdown: float = 0) -> None:
 
 def bump(orchestration: Orchestration, **changes: Any) -> None:
     """Save ``changes``, release any lease and move ``step`` on, so older messages become no-ops."""
-    changes.update(lease_token="", lease_expires_at=None, heartbeat_at=timezone.now())
+    changes.update(**leases.LEASE.released(), heartbeat_at=timezone.now())
     Orchestration.objects.filter(id=orchestration.id).update(step=F("step") + 1, **changes)
     for name, value in changes.items():  # the row is locked: what we wrote is what it holds
         setattr(orchestration, name, value)
