@@ -24,7 +24,7 @@ operate = partial(
 
 
 def cron_html(job: SyncJob) -> SafeString:
-    effective = job.effective_cron or job.cron
+    effective = job.active_cron
     backed_off = (
         format_html(" <b>backed off to</b> <code>{}</code>", job.effective_cron) if job.effective_cron else ""
     )

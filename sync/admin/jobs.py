@@ -199,7 +199,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:sync_syncjob_changelist"))
             preview = schedules.upcoming(cron, 5, time_zone=job.time_zone)
         elif request.method == "GET":
-            preview = schedules.upcoming(job.effective_cron or job.cron, 5, time_zone=job.time_zone)
+            preview = schedules.upcoming(job.active_cron, 5, time_zone=job.time_zone)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reschedule {job.project.key}",

@@ -1,4 +1,4 @@
-"""The sync controls service (contract A): what each control changes, and what it refuses."""
+"""The sync controls service: what each control changes, and what it refuses."""
 
 from __future__ import annotations
 
