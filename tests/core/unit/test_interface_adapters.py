@@ -67,7 +67,10 @@ def test_control_payload_refuses_before_calling_and_renders_errors_as_data():
 
 class OnlyAlice(OperatePermission):
     reads_open = True
-    check = staticmethod(lambda u: u == "alice")
+
+    @staticmethod
+    def check(user: Any) -> bool:
+        return bool(user == "alice")
 
 
 def test_operate_permission_opens_reads_only_when_asked():
