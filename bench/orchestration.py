@@ -98,7 +98,9 @@ def main() -> int:
 
     def run_to_end(key: str) -> float:
         started = time.perf_counter()
-        orchestration = controls.start_orchestration(issue_key=key, auto_proceed=True, actor="bench")
+        orchestration = controls.start_orchestration(
+            issue_key=key, auto_proceed=True, actor="bench"
+        ).orchestration
         while not Orchestration.objects.filter(id=orchestration.id, status="SUCCEEDED").exists():
             time.sleep(0.005)
         return time.perf_counter() - started
@@ -118,7 +120,9 @@ def main() -> int:
         time.sleep(5)
         load_keys = keys[: args.load]
         started = time.perf_counter()
-        ids = [controls.start_orchestration(issue_key=k, auto_proceed=True).id for k in load_keys]
+        ids = [
+            controls.start_orchestration(issue_key=k, auto_proceed=True).orchestration.id for k in load_keys
+        ]
         deadline = time.monotonic() + 600
         while Orchestration.objects.filter(id__in=ids, status__in=["PENDING", "RUNNING"]).exists():
             if time.monotonic() > deadline:

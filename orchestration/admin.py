@@ -11,10 +11,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.errors import ServiceError
+from core.interfaces.admin import actor, operate
 from orchestration.models import Approval, Orchestration, PhaseExecution
-from orchestration.permissions import actor_name, can_operate_orchestration
+from orchestration.permissions import can_operate_orchestration
 from orchestration.services import controls
+
+_DENIED = "You need the orchestration.operate_orchestration permission"
 
 
 class PhaseInline(admin.TabularInline):
@@ -41,18 +43,27 @@ class ApprovalInline(admin.TabularInline):
 
 
 def _run(
-    request: HttpRequest, queryset: QuerySet[Orchestration], verb: str, service: Callable[..., Orchestration]
+    request: HttpRequest,
+    queryset: QuerySet[Orchestration],
+    verb: str,
+    service: Callable[..., controls.OrchestrationControlResult],
 ) -> None:
-    if not can_operate_orchestration(request.user):
-        messages.error(request, "You need the orchestration.operate_orchestration permission")
+    if not can_operate_orchestration(request.user):  # once for the batch, not once per row
+        messages.error(request, _DENIED)
         return
     for orchestration in queryset:
-        try:
-            service(orchestration_id=orchestration.id, actor=actor_name(request.user))
-        except ServiceError as problem:
-            messages.error(request, f"{orchestration}: {problem}")
-        else:
-            messages.success(request, f"{orchestration}: {verb}")
+
+        def control(target: Orchestration = orchestration) -> str:
+            service(orchestration_id=target.id, actor=actor(request))
+            return f"{target}: {verb}"
+
+        operate(
+            request,
+            control,
+            may_operate=can_operate_orchestration,
+            denied=_DENIED,
+            prefix=f"{orchestration}: ",
+        )
 
 
 @admin.register(Orchestration)

@@ -12,7 +12,3 @@ OPERATE_ORCHESTRATION = "orchestration.operate_orchestration"
 def can_operate_orchestration(user: Any) -> bool:
     """The one check every interface makes before an orchestration control (the rule is core's)."""
     return can_operate(user, OPERATE_ORCHESTRATION)
-
-
-def actor_name(user: Any) -> str:
-    return str(getattr(user, "username", "") or "")

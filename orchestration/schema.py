@@ -12,10 +12,11 @@ from typing import Any
 import graphene
 from graphene_django import DjangoObjectType
 
-from core.errors import ServiceError
+from core.errors import InvalidInput, PermissionDenied
+from core.interfaces.graphql import Error, control_payload
 from orchestration import selectors
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
-from orchestration.permissions import actor_name, can_operate_orchestration
+from orchestration.permissions import can_operate_orchestration
 from orchestration.services import controls
 
 MAX_LIST = 200
@@ -95,13 +96,6 @@ class OrchestrationType(DjangoObjectType):
         return list(root.events.all())
 
 
-class OrchestrationError(graphene.ObjectType):
-    field = graphene.String()
-    message = graphene.String(required=True)
-    code = graphene.String(required=True)
-    advice = graphene.String()
-
-
 def _require_user(info: graphene.ResolveInfo) -> None:
     user = info.context.user
     if not user.is_authenticated:
@@ -137,27 +131,28 @@ class Query(graphene.ObjectType):
         return selectors.orchestration_detail().filter(id=int(id)).first() if str(id).isdigit() else None
 
 
-def _control(
-    info: graphene.ResolveInfo, payload: type[graphene.ObjectType], action: Callable[[str], Orchestration]
-) -> Any:
+_DENIED = PermissionDenied(
+    "You may not operate orchestrations", advice="Ask for the orchestration.operate_orchestration permission"
+)
+
+
+def _control(info: graphene.ResolveInfo, action: Callable[[str], controls.OrchestrationControlResult]) -> Any:
     """Check the permission, call the service, render its typed error as data."""
-    user = info.context.user
-    if not can_operate_orchestration(user):
-        error = OrchestrationError(
-            message="You may not operate orchestrations", code="PERMISSION_DENIED",
-            advice="Ask for the orchestration.operate_orchestration permission",
-        )  # fmt: skip
-        return payload(orchestration=None, errors=[error])
-    try:
-        orchestration = action(actor_name(user))
-    except ServiceError as problem:
-        return payload(orchestration=None, errors=[OrchestrationError(**problem.to_dict())])
-    return payload(orchestration=selectors.orchestration_detail().get(id=orchestration.id), errors=[])
+    return control_payload(
+        info,
+        _Payload,
+        may_operate=can_operate_orchestration,
+        denied=_DENIED,
+        call=action,
+        render=lambda result: {
+            "orchestration": selectors.orchestration_detail().get(id=result.orchestration_id)
+        },
+    )
 
 
 class _Payload(graphene.ObjectType):
     orchestration = graphene.Field(OrchestrationType)
-    errors = graphene.List(graphene.NonNull(OrchestrationError), required=True)
+    errors = graphene.List(graphene.NonNull(Error), required=True)
 
 
 class StartOrchestration(graphene.Mutation):
@@ -171,7 +166,6 @@ class StartOrchestration(graphene.Mutation):
     def mutate(root: object, info: graphene.ResolveInfo, issue_key: str, auto_proceed: bool = False) -> Any:
         return _control(
             info,
-            _Payload,
             lambda actor: controls.start_orchestration(
                 issue_key=issue_key, auto_proceed=auto_proceed, actor=actor
             ),
@@ -179,7 +173,7 @@ class StartOrchestration(graphene.Mutation):
 
 
 def _decision_mutation(
-    name: str, service: Callable[..., Orchestration], with_comment: bool
+    name: str, service: Callable[..., controls.OrchestrationControlResult], with_comment: bool
 ) -> type[graphene.Mutation]:
     arguments: dict[str, Any] = {"id": graphene.ID(required=True)}
     if with_comment:
@@ -187,12 +181,9 @@ def _decision_mutation(
 
     def mutate(root: object, info: graphene.ResolveInfo, id: str, comment: str = "") -> Any:
         if not str(id).isdigit():
-            return _Payload(
-                orchestration=None,
-                errors=[OrchestrationError(field="id", message=f"'{id}' is not an id", code="INVALID_INPUT")],
-            )
+            return _Payload(errors=[Error.of(InvalidInput(f"'{id}' is not an id", field="id"))])
         extra = {"comment": comment} if with_comment else {}
-        return _control(info, _Payload, lambda actor: service(orchestration_id=int(id), actor=actor, **extra))
+        return _control(info, lambda actor: service(orchestration_id=int(id), actor=actor, **extra))
 
     return type(
         name,

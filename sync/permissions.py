@@ -8,6 +8,7 @@ from core.permissions import can_operate
 
 OPERATE_SYNC = "sync.operate_sync"
 OPERATORS_GROUP = "Sync operators"
+OPERATE_SYNC_DENIED = "Operating syncs needs staff or the sync.operate_sync permission (Sync operators group)"
 
 
 def can_operate_sync(user: Any) -> bool:

@@ -34,6 +34,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
 from core import read_cache
+from core.errors import ServiceError
 from core.interfaces.errors import describe, internal_error
 
 
@@ -178,3 +179,47 @@ def graphql_view(
         )
 
     return view
+
+
+# --- Control mutations: errors as data ------------------------------------------------------------------
+
+
+class Error(graphene.ObjectType):
+    """A control's typed error as data, the same type for every app's mutations."""
+
+    class Meta:
+        # The name the schema exposed first (sync's mutations); kept so clients' fragments still match.
+        name = "SyncError"
+
+    field = graphene.String(description="The argument at fault (camelCase), if one is.")
+    message = graphene.String(required=True)
+    code = graphene.String(required=True)
+    advice = graphene.String()
+
+    @staticmethod
+    def of(exc: ServiceError, argument_names: dict[str, str] | None = None) -> Error:
+        """``argument_names`` maps a service's keyword names to the mutation's argument names."""
+        field = (argument_names or {}).get(exc.field, exc.field) if exc.field else None
+        return Error(code=str(exc.code), message=exc.message, field=field, advice=exc.advice or None)
+
+
+def control_payload(
+    info: graphene.ResolveInfo,
+    payload: type[graphene.ObjectType],
+    *,
+    may_operate: Callable[[Any], bool],
+    denied: ServiceError,
+    call: Callable[[str], Any],
+    render: Callable[[Any], dict[str, Any]],
+    argument_names: dict[str, str] | None = None,
+) -> Any:
+    """Check the permission, run one control as the caller, and answer ``payload`` with ``render(result)``
+    or with the typed error (permission refused, or the control's own)."""
+    user = info.context.user
+    if not may_operate(user):
+        return payload(errors=[Error.of(denied)])
+    try:
+        result = call(user.get_username())
+    except ServiceError as exc:
+        return payload(errors=[Error.of(exc, argument_names)])
+    return payload(errors=[], **render(result))

@@ -7,15 +7,16 @@ A service's typed error propagates to ``core.interfaces.errors.rest_exception_ha
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.interfaces.rest import OperatePermission, control_response, parse_input
 from orchestration import selectors
 from orchestration.api.serializers import (
     CommentSerializer,
@@ -24,17 +25,18 @@ from orchestration.api.serializers import (
     StartSerializer,
 )
 from orchestration.models import Orchestration
-from orchestration.permissions import actor_name, can_operate_orchestration
+from orchestration.permissions import can_operate_orchestration
 from orchestration.services import controls
 
+Control = Callable[[str], controls.OrchestrationControlResult]
 
-class CanOperateOrchestrations(BasePermission):
+
+class CanOperateOrchestrations(OperatePermission):
     """Reads for any authenticated user; changes (checked before the input is even parsed) for operators."""
 
     message = "You need the orchestration.operate_orchestration permission"
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return request.method in SAFE_METHODS or can_operate_orchestration(request.user)
+    reads_open = True
+    check = staticmethod(can_operate_orchestration)
 
 
 class NewestFirst(CursorPagination):
@@ -57,20 +59,16 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
         return OrchestrationSerializer if self.action == "list" else OrchestrationDetailSerializer
 
-    def _operate(
-        self, request: Request, call: Callable[[str], Orchestration], created: bool = False
-    ) -> Response:
-        orchestration = call(actor_name(request.user))  # typed errors: core.interfaces.errors renders them
-        detail = selectors.orchestration_detail().get(id=orchestration.id)
-        return Response(
-            OrchestrationDetailSerializer(detail).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+    def _operate(self, request: Request, call: Control, created: bool = False) -> Response:
+        def render(result: controls.OrchestrationControlResult) -> tuple[Any, int]:
+            detail = selectors.orchestration_detail().get(id=result.orchestration_id)
+            code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            return OrchestrationDetailSerializer(detail).data, code
+
+        return control_response(request, call, render)
 
     def create(self, request: Request) -> Response:
-        form = StartSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = parse_input(StartSerializer, request)
         return self._operate(
             request,
             lambda actor: controls.start_orchestration(
@@ -79,15 +77,17 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
             created=True,
         )
 
-    def _decide(self, request: Request, pk: str, service: Callable[..., Orchestration]) -> Response:
-        form = CommentSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        comment = form.validated_data["comment"]
+    def _decide(
+        self, request: Request, pk: str, service: Callable[..., controls.OrchestrationControlResult]
+    ) -> Response:
+        comment = parse_input(CommentSerializer, request)["comment"]
         return self._operate(
             request, lambda actor: service(orchestration_id=int(pk), actor=actor, comment=comment)
         )
 
-    def _control(self, request: Request, pk: str, service: Callable[..., Orchestration]) -> Response:
+    def _control(
+        self, request: Request, pk: str, service: Callable[..., controls.OrchestrationControlResult]
+    ) -> Response:
         return self._operate(request, lambda actor: service(orchestration_id=int(pk), actor=actor))
 
     @action(detail=True, methods=["post"])

@@ -5,10 +5,13 @@ the loser of a race gets a ``Conflict`` and changes nothing.
 
 Reject semantics: rejecting ends the orchestration as CANCELLED with ``error_code=REJECTED`` and the
 reviewer's comment; nothing after the gated phase runs. Start a new orchestration to try again.
+
+Every control returns one ``OrchestrationControlResult``, so each face renders the same fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,6 +23,22 @@ from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase
 from orchestration.policy import next_after
 from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
 from sync.models import Issue
+
+
+@dataclass(frozen=True)
+class OrchestrationControlResult:
+    """What one control did: the orchestration as the control left it, and which control it was."""
+
+    orchestration: Orchestration
+    action: str
+
+    @property
+    def orchestration_id(self) -> int:
+        return self.orchestration.id
+
+    @property
+    def status(self) -> str:
+        return str(self.orchestration.status)
 
 
 def _get(orchestration_id: int) -> Orchestration:
@@ -42,7 +61,9 @@ def _issue(issue_key: str) -> Issue:
     return matches[0]
 
 
-def start_orchestration(*, issue_key: str, auto_proceed: bool = False, actor: str = "") -> Orchestration:
+def start_orchestration(
+    *, issue_key: str, auto_proceed: bool = False, actor: str = ""
+) -> OrchestrationControlResult:
     issue = _issue(issue_key)
     try:
         with transaction.atomic():
@@ -74,7 +95,7 @@ def start_orchestration(*, issue_key: str, auto_proceed: bool = False, actor: st
             field="issueKey",
             advice="Cancel it first, or follow it",
         ) from None
-    return orchestration
+    return OrchestrationControlResult(orchestration, "start")
 
 
 def _decide(
@@ -97,7 +118,7 @@ def _decide(
 
 
 @transaction.atomic
-def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
+def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment
     )
@@ -114,11 +135,11 @@ def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Or
         assert following.phase is not None
         schedule(orchestration, following.phase, actor=actor)
     orchestration.refresh_from_db()
-    return orchestration
+    return OrchestrationControlResult(orchestration, "approve")
 
 
 @transaction.atomic
-def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orchestration:
+def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment
     )
@@ -129,7 +150,7 @@ def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Orc
         message=f"{approval.phase} rejected by {actor}" + (f": {comment}" if comment else ""),
         actor=actor,
     )
-    return orchestration
+    return OrchestrationControlResult(orchestration, "reject")
 
 
 def _is_leased(orchestration: Orchestration) -> bool:
@@ -138,7 +159,7 @@ def _is_leased(orchestration: Orchestration) -> bool:
 
 
 @transaction.atomic
-def cancel_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+def cancel_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Ends it now, or, while a phase runs, at that phase's next checkpoint (heartbeat or phase end)."""
     orchestration = _get(orchestration_id)
     if orchestration.is_terminal:
@@ -150,11 +171,11 @@ def cancel_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
     else:
         finish(orchestration, Status.CANCELLED, actor=actor, message=f"Cancelled by {actor}")
     orchestration.refresh_from_db()
-    return orchestration
+    return OrchestrationControlResult(orchestration, "cancel")
 
 
 @transaction.atomic
-def retry_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+def retry_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Resume a FAILED orchestration from its failed phase: a new execution of that phase (fresh
     idempotency key, fresh fix budget); completed phases are not run again."""
     orchestration = _get(orchestration_id)
@@ -183,11 +204,11 @@ def retry_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
     orchestration.refresh_from_db()
     record(orchestration, "RETRY_REQUESTED", actor=actor, phase=failed.phase)
     schedule(orchestration, failed.phase, actor=actor)
-    return orchestration
+    return OrchestrationControlResult(orchestration, "retry")
 
 
 @transaction.atomic
-def pause_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+def pause_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Nothing new starts while paused; a running phase finishes first (pause is seen at its end)."""
     orchestration = _get(orchestration_id)
     if orchestration.status not in (Status.PENDING, Status.RUNNING):
@@ -199,11 +220,11 @@ def pause_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
         bump(orchestration, status=Status.PAUSED, pause_requested=False)
         record(orchestration, "PAUSED", actor=actor)
     orchestration.refresh_from_db()
-    return orchestration
+    return OrchestrationControlResult(orchestration, "pause")
 
 
 @transaction.atomic
-def resume_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
+def resume_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     orchestration = _get(orchestration_id)
     if orchestration.status == Status.PAUSED:
         bump(orchestration, status=Status.RUNNING, pause_requested=False, next_attempt_at=None)
@@ -215,4 +236,4 @@ def resume_orchestration(*, orchestration_id: int, actor: str) -> Orchestration:
     else:
         raise Conflict(f"Orchestration {orchestration_id} is {orchestration.status}, not paused")
     orchestration.refresh_from_db()
-    return orchestration
+    return OrchestrationControlResult(orchestration, "resume")

@@ -1,40 +1,30 @@
-"""What every sync admin page shares: running a control as an admin message, the actor, the cron cell."""
+"""What every sync admin page shares: the admin face bound to the sync operate check, the cron cell."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
-from django.contrib import messages
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.errors import ServiceError
-from core.interfaces.errors import error_text
+from core.interfaces import admin as face
+from core.interfaces.admin import actor
 from sync.models import SyncJob
 from sync.permissions import can_operate_sync
 from sync.services import schedules
 
+__all__ = ["actor", "cron_html", "operate"]
 
-def operate(request: HttpRequest, control: Callable[[], str]) -> bool:
-    """Run one control and report it as an admin message; True when it succeeded."""
-    if not can_operate_sync(request.user):
-        messages.error(request, "You may not operate syncs (staff or the 'Sync operators' group only).")
-        return False
-    try:
-        messages.success(request, control())
-    except ServiceError as error:
-        messages.error(request, error_text(error))
-        return False
-    return True
-
-
-def actor(request: HttpRequest) -> str:
-    return str(request.user.get_username())
+# Run one control as an admin message behind the sync operate check; True when it succeeded.
+operate = partial(
+    face.operate,
+    may_operate=can_operate_sync,
+    denied="You may not operate syncs (staff or the 'Sync operators' group only).",
+)
 
 
 def cron_html(job: SyncJob) -> SafeString:
-    effective = job.effective_cron or job.cron
+    effective = job.active_cron
     backed_off = (
         format_html(" <b>backed off to</b> <code>{}</code>", job.effective_cron) if job.effective_cron else ""
     )

@@ -145,13 +145,15 @@ class SyncJobAdmin(admin.ModelAdmin):
     @admin.action(description="Pause scheduled runs", permissions=["operate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
         self._each(
-            request, queryset, lambda p: f"{controls.sync_pause(project=p, actor=actor(request))}: paused"
+            request, queryset, lambda p: f"{controls.sync_pause(project=p, actor=actor(request)).job}: paused"
         )
 
     @admin.action(description="Resume scheduled runs (no run now)", permissions=["operate"])
     def resume(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
         self._each(
-            request, queryset, lambda p: f"{controls.sync_resume(project=p, actor=actor(request))}: resumed"
+            request,
+            queryset,
+            lambda p: f"{controls.sync_resume(project=p, actor=actor(request)).job}: resumed",
         )
 
     @admin.action(description="Trigger one run now", permissions=["operate"])
@@ -166,13 +168,13 @@ class SyncJobAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _reschedule(project: Project, cron: str, actor: str) -> str:
-        job = controls.sync_reschedule(project=project, cron=cron, actor=actor)
-        return f"{project.key}: schedule is now '{job.cron}'"
+        result = controls.sync_reschedule(project=project, cron=cron, actor=actor)
+        return f"{result.project_key}: schedule is now '{result.job.cron}'"
 
     @staticmethod
-    def _started(project: Project, request: Any) -> str:
-        verb = "started" if request.created else "joined the active"
-        return f"{project.key}: {verb} run {request.run.id}"
+    def _started(project: Project, result: controls.SyncControlResult) -> str:
+        verb = "started" if result.run_created else "joined the active"
+        return f"{result.project_key}: {verb} run {result.run_id}"
 
     def get_urls(self) -> list[Any]:
         return [
@@ -197,7 +199,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:sync_syncjob_changelist"))
             preview = schedules.upcoming(cron, 5, time_zone=job.time_zone)
         elif request.method == "GET":
-            preview = schedules.upcoming(job.effective_cron or job.cron, 5, time_zone=job.time_zone)
+            preview = schedules.upcoming(job.active_cron, 5, time_zone=job.time_zone)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reschedule {job.project.key}",

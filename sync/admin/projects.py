@@ -162,24 +162,17 @@ class ProjectAdmin(admin.ModelAdmin):
         order = sorted(labels, key=lambda account_id: labels[account_id].lower())
         accounts.choices = [(account_id, labels[account_id]) for account_id in order]
         if request.method == "POST" and form.is_valid():
-            wanted = set(form.cleaned_data["accounts"])
-            added, removed = sorted(wanted - set(tracked)), sorted(set(tracked) - wanted)
-            ok = True
-            if removed:
-                ok = operate(
-                    request,
-                    lambda: "{}: stopped tracking {} account(s)".format(
-                        project.key,
-                        controls.tracked_users_remove(
-                            project=project,
-                            account_ids=removed,
-                            purge=form.cleaned_data["purge"],
-                            actor=actor(request),
-                        ),
-                    ),
-                )
-            if added and ok:
-                ok = operate(request, lambda: self._backfill(project, added, actor(request)))
+            ok = operate(
+                request,
+                lambda: self._tracked_message(
+                    controls.tracked_users_set(
+                        project=project,
+                        account_ids=form.cleaned_data["accounts"],
+                        purge=form.cleaned_data["purge"],
+                        actor=actor(request),
+                    )
+                ),
+            )
             if ok:
                 return HttpResponseRedirect(reverse("admin:sync_project_change", args=[project.pk]))
         context = {
@@ -192,7 +185,11 @@ class ProjectAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/sync/project/tracked_users.html", context)
 
     @staticmethod
-    def _backfill(project: Project, added: list[str], actor: str) -> str:
-        request = controls.tracked_users_add(project=project, account_ids=added, actor=actor)
-        run = f"backfill run {request.run.id}" if request else "nothing to backfill"
-        return f"{project.key}: tracking {', '.join(added)}; {run}"
+    def _tracked_message(result: controls.SyncControlResult) -> str:
+        done = []
+        if result.removed:
+            done.append(f"stopped tracking {result.removed} account(s)")
+        if result.added:
+            run = f"backfill run {result.run_id}" if result.run else "nothing to backfill"
+            done.append(f"tracking {', '.join(result.added)}; {run}")
+        return f"{result.project_key}: {'; '.join(done) or 'tracked users unchanged'}"

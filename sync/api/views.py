@@ -18,11 +18,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import Serializer
 
+from core.interfaces.rest import control_response, parse_input
 from core.read_cache import cached_read
 from sync import models, selectors
 from sync.api import serializers as s
 from sync.api.permissions import CanOperateSync
-from sync.services import controls, runs, sites
+from sync.services import controls, sites
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -57,10 +58,16 @@ class IssuePagination(CursorPagination):
             ) from None
 
 
-def _input(serializer: type[Serializer[dict[str, Any]]], request: Request) -> dict[str, Any]:
-    parsed = serializer(data=request.data)
-    parsed.is_valid(raise_exception=True)
-    return dict(parsed.validated_data)
+def _render(result: controls.SyncControlResult) -> tuple[Any, int]:
+    body = {
+        # The job re-read with its active or last run, as GET sync-job shows it.
+        "sync_job": selectors.sync_job_of(result.project),
+        "run": result.run,
+        "run_created": result.run_created,
+        "removed": result.removed,
+    }
+    code = status.HTTP_202_ACCEPTED if result.run is not None else status.HTTP_200_OK
+    return s.ControlResultSerializer(body).data, code
 
 
 _OPERATE = [IsAuthenticated, CanOperateSync]
@@ -80,17 +87,11 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
         **fixed: Any,
     ) -> Response:
         """Run one control as the caller; 202 when a run was started or joined."""
-        arguments = _input(inputs, request) if inputs else {}
+        arguments = parse_input(inputs, request) if inputs else {}
         project = self.get_object()
-        result = service(project=project, actor=request.user.get_username(), **fixed, **arguments)
-        body: dict[str, Any] = {"run": None, "run_created": None, "removed": None}
-        if isinstance(result, runs.SyncRequest):
-            body.update(run=result.run, run_created=result.created)
-        elif isinstance(result, int):
-            body["removed"] = result
-        body["sync_job"] = selectors.sync_job_of(project)
-        code = status.HTTP_202_ACCEPTED if body["run"] is not None else status.HTTP_200_OK
-        return Response(s.ControlResultSerializer(body).data, status=code)
+        return control_response(
+            request, lambda actor: service(project=project, actor=actor, **fixed, **arguments), _render
+        )
 
     @extend_schema(request=s.TriggerInput, responses=_CONTROL)
     @action(detail=True, methods=["post"], permission_classes=_OPERATE)

@@ -7,19 +7,13 @@ from typing import Any, ClassVar
 
 import graphene
 
-from core.errors import ServiceError
+from core.errors import PermissionDenied
+from core.interfaces.graphql import Error, control_payload
 from sync import models, selectors
 from sync.graphql.queries import project_arg
 from sync.graphql.types import SyncJob, SyncRun
-from sync.permissions import can_operate_sync
-from sync.services import controls, runs
-
-
-class SyncError(graphene.ObjectType):
-    field = graphene.String(description="The argument at fault (camelCase), if one is.")
-    message = graphene.String(required=True)
-    code = graphene.String(required=True)
-    advice = graphene.String()
+from sync.permissions import OPERATE_SYNC_DENIED, can_operate_sync
+from sync.services import controls
 
 
 class SyncControlPayload(graphene.ObjectType):
@@ -27,43 +21,37 @@ class SyncControlPayload(graphene.ObjectType):
     run = graphene.Field(SyncRun, description="The run this control started or joined, if any.")
     run_created = graphene.Boolean(description="False when the request joined the project's active run.")
     removed = graphene.Int(description="Accounts no longer tracked (removeTrackedUsers).")
-    errors = graphene.List(graphene.NonNull(SyncError), required=True)
+    errors = graphene.List(graphene.NonNull(Error), required=True)
 
 
 _ARGUMENT_NAMES = {"project": "projectId", "account_ids": "accountIds"}
 
-# What a control returns, reduced to the payload's parts: a job, a run request, or a count.
-ControlResult = models.SyncJob | runs.SyncRequest | int | None
 
-
-def _error(exc: ServiceError) -> SyncError:
-    field = _ARGUMENT_NAMES.get(exc.field, exc.field) if exc.field else None
-    return SyncError(code=str(exc.code), message=exc.message, field=field, advice=exc.advice or None)
+def _render(result: controls.SyncControlResult) -> dict[str, Any]:
+    # The job re-read with its active or last run, as the syncJob query shows it.
+    return {
+        "sync_job": selectors.sync_job_of(result.project),
+        "run": result.run,
+        "run_created": result.run_created,
+        "removed": result.removed,
+    }
 
 
 def control(
-    info: graphene.ResolveInfo, project_id: str, act: Callable[[models.Project, str], ControlResult]
+    info: graphene.ResolveInfo,
+    project_id: str,
+    act: Callable[[models.Project, str], controls.SyncControlResult],
 ) -> SyncControlPayload:
     """Check the permission, find the project, run one control, and render its result or typed error."""
-    user = info.context.user
-    if not can_operate_sync(user):
-        denied = SyncError(
-            code="PERMISSION_DENIED",
-            message="Operating syncs needs staff or the sync.operate_sync permission (Sync operators group)",
-            field=None,
-        )
-        return SyncControlPayload(errors=[denied])
-    try:
-        project = project_arg(project_id, "projectId")
-        result = act(project, user.get_username())
-    except ServiceError as exc:
-        return SyncControlPayload(errors=[_error(exc)])
-    payload = SyncControlPayload(sync_job=selectors.sync_job_of(project), errors=[])
-    if isinstance(result, runs.SyncRequest):
-        payload.run, payload.run_created = result.run, result.created
-    elif isinstance(result, int):
-        payload.removed = result
-    return payload
+    return control_payload(
+        info,
+        SyncControlPayload,
+        may_operate=can_operate_sync,
+        denied=PermissionDenied(OPERATE_SYNC_DENIED),
+        call=lambda actor: act(project_arg(project_id, "projectId"), actor),
+        render=_render,
+        argument_names=_ARGUMENT_NAMES,
+    )
 
 
 class ControlMutation(graphene.Mutation):
@@ -74,7 +62,7 @@ class ControlMutation(graphene.Mutation):
         abstract = True
 
     Output = SyncControlPayload
-    service: ClassVar[Callable[..., ControlResult]]
+    service: ClassVar[Callable[..., controls.SyncControlResult]]
     fixed: ClassVar[dict[str, Any]] = {}
 
     @classmethod

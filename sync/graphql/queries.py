@@ -23,7 +23,7 @@ from sync.graphql.types import (
     SyncState,
     User,
 )
-from sync.services import sites
+from sync.services import discovery, sites
 
 
 def project_arg(ref: str, argument: str) -> models.Project:
@@ -177,11 +177,11 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_jira_project_options(
         root: None, info: graphene.ResolveInfo, site_id: str
-    ) -> list[selectors.JiraProjectOption]:
-        return selectors.jira_project_options(selectors.site_by_ref(site_id))
+    ) -> list[discovery.JiraProjectOption]:
+        return discovery.jira_project_options(selectors.site_by_ref(site_id))
 
     @staticmethod
     def resolve_jira_project_user_options(
         root: None, info: graphene.ResolveInfo, project_id: str
-    ) -> list[selectors.JiraUserOption]:
-        return selectors.jira_project_user_options(project_arg(project_id, "projectId"))
+    ) -> list[discovery.JiraUserOption]:
+        return discovery.jira_project_user_options(project_arg(project_id, "projectId"))

@@ -275,7 +275,7 @@ class SyncJob(DjangoObjectType):
 
     @staticmethod
     def resolve_effective_cron(root: models.SyncJob, info: graphene.ResolveInfo) -> str:
-        return root.effective_cron or root.cron
+        return root.active_cron
 
     @staticmethod
     def resolve_status(root: models.SyncJob, info: graphene.ResolveInfo) -> str:

@@ -5,11 +5,15 @@ Each control is one transaction: the SyncJob row is locked, changed, the beat en
 (schedules.install), and a SyncLog line records who did what. Controls that start runs or resume the
 schedule first prove the site's credentials still work, so a broken site is refused with Jira's
 classified error before anything changes.
+
+Every control returns one ``SyncControlResult``, so each face (admin, GraphQL, REST, commands) renders
+the same fields instead of re-shaping a job, a run request or a count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
@@ -40,6 +44,32 @@ _BROKEN_SITE_CODES = frozenset(
         JiraErrorCode.SITE_DEACTIVATED,
     }
 )
+
+
+@dataclass(frozen=True)
+class SyncControlResult:
+    """What one control did to a project: its job as the control left it, the run it started or joined
+    (``run_created`` False when it joined the active one), and for tracked users the accounts changed."""
+
+    project: Project
+    action: str
+    job: SyncJob
+    run: SyncRun | None = None
+    run_created: bool | None = None
+    removed: int | None = None
+    added: tuple[str, ...] = ()
+
+    @property
+    def project_key(self) -> str:
+        return self.project.key
+
+    @property
+    def run_id(self) -> int | None:
+        return None if self.run is None else self.run.id
+
+
+def _with_run(project: Project, action: str, job: SyncJob, request: runs.SyncRequest) -> SyncControlResult:
+    return SyncControlResult(project, action, job, run=request.run, run_created=request.created)
 
 
 class SiteUnavailable(ServiceError):
@@ -97,7 +127,7 @@ def _resume(job: SyncJob, actor: str) -> None:
     runs.continue_parked(project=job.project)
 
 
-def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncJob:
+def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncControlResult:
     """Stop scheduled runs (manual triggers still work); the beat entry is disabled, the cron kept.
     A run in flight stops at its next step boundary and continues from there on resume."""
     with transaction.atomic():
@@ -108,31 +138,33 @@ def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncJob:
         _audit(
             project, f"Schedule paused by {actor or 'unknown'}" + (f": {note}" if note else ""), actor=actor
         )
-    return job
+    return SyncControlResult(project, "pause", job)
 
 
-def sync_resume(*, project: Project, actor: str = "") -> SyncJob:
+def sync_resume(*, project: Project, actor: str = "") -> SyncControlResult:
     """Scheduled runs again from the next slot; slots missed while paused never fire. The only run it
     starts is the continuation of one the pause stopped mid-way."""
     _check_site(project)
     with transaction.atomic():
         job = _locked_job(project)
         _resume(job, actor)
-    return job
+    return SyncControlResult(project, "resume", job)
 
 
 def sync_start(
     *, project: Project, full: bool = False, actor: str = "", trigger: str = SyncRun.Trigger.MANUAL
-) -> runs.SyncRequest:
+) -> SyncControlResult:
     """Resume the schedule and run a sync now (coalesced with an active run)."""
     _check_site(project)
     with transaction.atomic():
         job = _locked_job(project)
         _resume(job, actor)
-        return runs.request_sync(project=project, full=full, trigger=trigger)
+        return _with_run(
+            project, "start", job, runs.request_sync(project=project, full=full, trigger=trigger)
+        )
 
 
-def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncJob:
+def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncControlResult:
     """Store a validated cron; beat uses it within seconds, from the next slot after now."""
     expression = schedules.validate_cron(cron)
     with transaction.atomic():
@@ -146,7 +178,7 @@ def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncJob:
             previous=previous,
             cron=expression,
         )
-    return job
+    return SyncControlResult(project, "reschedule", job)
 
 
 def sync_trigger(
@@ -156,10 +188,20 @@ def sync_trigger(
     account_ids: Sequence[str] = (),
     actor: str = "",
     trigger: str = SyncRun.Trigger.MANUAL,
-) -> runs.SyncRequest:
+) -> SyncControlResult:
     """One run outside the schedule, paused or not; joins the project's active run if there is one."""
     _check_site(project)
-    return runs.request_sync(project=project, full=full, account_ids=_clean_ids(account_ids), trigger=trigger)
+    request = runs.request_sync(
+        project=project, full=full, account_ids=_clean_ids(account_ids), trigger=trigger
+    )
+    return _with_run(project, "trigger", _job(project), request)
+
+
+def _job(project: Project) -> SyncJob:
+    try:
+        return SyncJob.objects.select_related("project").get(project=project)
+    except SyncJob.DoesNotExist:
+        raise NotFound(f"Project {project.key} has no sync job", field="project") from None
 
 
 def _clean_ids(account_ids: Sequence[str]) -> list[str]:
@@ -168,20 +210,18 @@ def _clean_ids(account_ids: Sequence[str]) -> list[str]:
     return sorted({a.strip() for a in account_ids})
 
 
-def tracked_users_add(
-    *, project: Project, account_ids: Sequence[str], actor: str = ""
-) -> runs.SyncRequest | None:
+def tracked_users_add(*, project: Project, account_ids: Sequence[str], actor: str = "") -> SyncControlResult:
     """Track more accounts and backfill them: one full-history run limited to the newly tracked ones.
 
-    Returns None when every account was already tracked. Refused (nothing changed) while a run is
-    open, because that run's scope was fixed when it started and would miss the new accounts.
+    No run (and nothing added) when every account was already tracked. Refused (nothing changed)
+    while a run is open, because that run's scope was fixed when it started and would miss the new accounts.
     """
     ids = _clean_ids(account_ids)
     if not ids:
         raise InvalidInput("Give at least one account id to track", field="account_ids")
     _check_site(project)
     with transaction.atomic():
-        _locked_job(project)  # serialises with other controls of this project
+        job = _locked_job(project)  # serialises with other controls of this project
         active = SyncRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).first()
         if active is not None:
             raise Busy(
@@ -197,17 +237,20 @@ def tracked_users_add(
                 ProjectTrackedUser.objects.filter(id=link.id).update(is_tracked=True)
                 added.append(account_id)
         if not added:
-            return None
+            return SyncControlResult(project, "track", job)
         _audit(project, f"Tracking {', '.join(added)} (by {actor or 'unknown'})", actor=actor, added=added)
-        return runs.request_sync(
+        request = runs.request_sync(
             project=project, full=True, account_ids=added, trigger=SyncRun.Trigger.BACKFILL
         )
+    return SyncControlResult(
+        project, "track", job, run=request.run, run_created=request.created, added=tuple(added)
+    )
 
 
 def tracked_users_remove(
     *, project: Project, account_ids: Sequence[str], purge: bool = False, actor: str = ""
-) -> int:
-    """Stop syncing these accounts' issues; returns how many accounts were untracked.
+) -> SyncControlResult:
+    """Stop syncing these accounts' issues; ``removed`` counts the accounts untracked.
 
     Stored issues stay unless ``purge``: then the project's issues assigned to or reported by a removed
     account are deleted, except those a still-tracked account keeps in scope. With no tracked account
@@ -217,7 +260,7 @@ def tracked_users_remove(
     if not ids:
         raise InvalidInput("Give at least one account id to stop tracking", field="account_ids")
     with transaction.atomic():
-        _locked_job(project)
+        job = _locked_job(project)
         links = ProjectTrackedUser.objects.filter(project=project, user__account_id__in=ids, is_tracked=True)
         removed = links.update(is_tracked=False)
         purged = 0
@@ -238,7 +281,37 @@ def tracked_users_remove(
             removed=ids,
             purged=purged,
         )
-    return removed
+    return SyncControlResult(project, "untrack", job, removed=removed)
+
+
+def tracked_users_set(
+    *, project: Project, account_ids: Sequence[str], purge: bool = False, actor: str = ""
+) -> SyncControlResult:
+    """Make the project track exactly these accounts: untrack the others (``purge`` deletes their
+    issues), then track and backfill the new ones. An empty list tracks nobody: every issue syncs."""
+    wanted = set(_clean_ids(account_ids))
+    tracked = set(
+        ProjectTrackedUser.objects.filter(project=project, is_tracked=True).values_list(
+            "user__account_id", flat=True
+        )
+    )
+    removed, added = sorted(tracked - wanted), sorted(wanted - tracked)
+    result = SyncControlResult(project, "set_tracked", _job(project), removed=0)
+    if removed:
+        untracked = tracked_users_remove(project=project, account_ids=removed, purge=purge, actor=actor)
+        result = SyncControlResult(project, "set_tracked", untracked.job, removed=untracked.removed)
+    if added:
+        backfill = tracked_users_add(project=project, account_ids=added, actor=actor)
+        return SyncControlResult(
+            project,
+            "set_tracked",
+            backfill.job,
+            run=backfill.run,
+            run_created=backfill.run_created,
+            removed=result.removed,
+            added=backfill.added,
+        )
+    return result
 
 
 def effective_cron_set(*, project: Project, cron: str | None, reason: str) -> SyncJob:

@@ -39,7 +39,9 @@ def test_the_jira_token_never_appears_in_a_broker_message_or_a_beat_entry(fake_j
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        run = wait_for_run(controls.sync_trigger(project=alpha, full=True, actor="test").run.id)
+        triggered = controls.sync_trigger(project=alpha, full=True, actor="test").run
+        assert triggered is not None
+        run = wait_for_run(triggered.id)
     finally:
         stop.set()
         watcher.join()

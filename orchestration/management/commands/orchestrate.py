@@ -24,7 +24,7 @@ class Command(BaseCommand):
         with service_errors():
             orchestration = controls.start_orchestration(
                 issue_key=options["issue_key"], auto_proceed=options["auto_proceed"], actor=options["actor"]
-            )
+            ).orchestration
         self.stderr.write(f"Started orchestration {orchestration.id} of {orchestration.issue_key}")
         if not options["wait"]:
             self.stdout.write(str(orchestration.id))

@@ -53,18 +53,18 @@ class Command(BaseCommand):
         with service_errors():
             project = sites.project_get(options["key"])
             if options["action"] == "untrack":
-                removed = controls.tracked_users_remove(
+                result = controls.tracked_users_remove(
                     project=project,
                     account_ids=options["account_ids"],
                     purge=options["purge"],
                     actor="manage.py",
                 )
-                self.stdout.write(f"Stopped tracking {removed} account(s) in {project.key}")
+                self.stdout.write(f"Stopped tracking {result.removed} account(s) in {project.key}")
                 return
-            request = controls.tracked_users_add(
+            result = controls.tracked_users_add(
                 project=project, account_ids=options["account_ids"], actor="manage.py"
             )
-        if request is None:
+        if result.run is None:
             self.stdout.write(f"Every account was already tracked in {project.key}; nothing to backfill")
         else:
-            self.stdout.write(f"Backfill run {request.run.id} of {project.key} requested")
+            self.stdout.write(f"Backfill run {result.run_id} of {project.key} requested")

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from core.interfaces.cli import service_errors
 from sync.models import SyncLog, SyncRun
 from sync.selectors import run_summary
-from sync.services import runs, sites
+from sync.services import controls, sites
 
 
 class Command(BaseCommand):
@@ -32,14 +32,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
             project = sites.project_get(options["key"])
-            request = runs.request_sync(
+            # Through the controls, so a site refusing our credentials is refused here as everywhere.
+            result = controls.sync_trigger(
                 project=project,
                 full=options["full"],
                 account_ids=options["account_ids"],
+                actor="manage.py",
                 trigger=SyncRun.Trigger.COMMAND,
             )
-        run = request.run
-        verb = "Started" if request.created else "Joined the active"
+        run = result.run
+        assert run is not None  # a trigger always starts or joins a run
+        verb = "Started" if result.run_created else "Joined the active"
         self.stderr.write(f"{verb} sync run {run.id} of {project.key}")
         if not options["wait"]:
             if options["json"]:

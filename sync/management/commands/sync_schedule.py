@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from core.interfaces.cli import service_errors
-from sync.models import SyncJob, SyncRun
+from sync.models import SyncRun
 from sync.services import controls, schedules, sites
 
 
@@ -27,18 +27,18 @@ class Command(BaseCommand):
         with service_errors():
             project = sites.project_get(options["key"])
             if options["pause"]:
-                job = controls.sync_pause(project=project, note=options["note"], actor=actor)
+                result = controls.sync_pause(project=project, note=options["note"], actor=actor)
             elif options["resume"]:
-                job = controls.sync_resume(project=project, actor=actor)
+                result = controls.sync_resume(project=project, actor=actor)
             elif options["start"]:
-                request = controls.sync_start(
+                result = controls.sync_start(
                     project=project, full=options["full"], actor=actor, trigger=SyncRun.Trigger.COMMAND
                 )
-                verb = "Started" if request.created else "Joined the active"
-                self.stdout.write(f"{verb} sync run {request.run.id} of {project.key}")
-                job = SyncJob.objects.get(project=project)
+                verb = "Started" if result.run_created else "Joined the active"
+                self.stdout.write(f"{verb} sync run {result.run_id} of {project.key}")
             else:
-                job = controls.sync_reschedule(project=project, cron=options["cron"], actor=actor)
+                result = controls.sync_reschedule(project=project, cron=options["cron"], actor=actor)
+        job = result.job
         cron = job.active_cron
         next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
         described = schedules.describe(cron)

@@ -89,7 +89,9 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     issue = issues[0]
     home = script_behaviour(root, issue)
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True, actor="alice")
+    orchestration = controls.start_orchestration(
+        issue_key=issue.key, auto_proceed=True, actor="alice"
+    ).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert done.status == SUCCEEDED, done.error_message
@@ -125,7 +127,7 @@ def test_test_failing_twice_passes_after_two_fixes(issues, root):
     issue = issues[1]
     home = script_behaviour(root, issue, TEST={"fail_times": 2})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert done.status == SUCCEEDED, done.error_message
@@ -146,7 +148,7 @@ def test_exceeding_fix_attempts_fails_the_orchestration(issues, root):
     issue = issues[2]
     script_behaviour(root, issue, TEST={"fail_times": 100})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert done.status == "FAILED"
@@ -162,7 +164,7 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     issue = issues[3]
     home = script_behaviour(root, issue, CODE={"transient_times": 3})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     failed = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert failed.status == "FAILED"
@@ -176,7 +178,7 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     dues = [datetime.fromisoformat(e.payload["next_attempt_at"]) for e in retries]
     assert dues[0] < dues[1]
 
-    retried = controls.retry_orchestration(orchestration_id=failed.id, actor="bob")
+    retried = controls.retry_orchestration(orchestration_id=failed.id, actor="bob").orchestration
     assert retried.status == "RUNNING"
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
@@ -194,13 +196,15 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
     home = script_behaviour(root, gated)
     script_behaviour(root, other)
 
-    orchestration = controls.start_orchestration(issue_key=gated.key, auto_proceed=False, actor="alice")
+    orchestration = controls.start_orchestration(
+        issue_key=gated.key, auto_proceed=False, actor="alice"
+    ).orchestration
     waiting = wait_status(orchestration.id, "AWAITING_APPROVAL")
     assert waiting.lease_token == "" and waiting.current_phase == "PLAN"
     assert Approval.objects.get(orchestration=waiting).decision == "PENDING"
     assert notified(waiting, "ORCHESTRATION_APPROVAL_NEEDED") == 1
     # The only worker process is free: another orchestration runs to the end meanwhile.
-    second = controls.start_orchestration(issue_key=other.key, auto_proceed=True)
+    second = controls.start_orchestration(issue_key=other.key, auto_proceed=True).orchestration
     assert wait_status(second.id, SUCCEEDED, "FAILED").status == SUCCEEDED
     assert Orchestration.objects.get(id=orchestration.id).status == "AWAITING_APPROVAL"
     assert calls(home) == []
@@ -237,12 +241,12 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
 def test_reject_ends_the_orchestration_without_running_code(issues, root):
     issue = issues[6]
     home = script_behaviour(root, issue)
-    orchestration = controls.start_orchestration(issue_key=issue.key)
+    orchestration = controls.start_orchestration(issue_key=issue.key).orchestration
     wait_status(orchestration.id, "AWAITING_APPROVAL")
 
     rejected = controls.reject_phase(
         orchestration_id=orchestration.id, actor="erin", comment="wrong approach"
-    )
+    ).orchestration
 
     assert rejected.status == "CANCELLED" and rejected.error_code == "REJECTED"
     assert "wrong approach" in rejected.error_message
@@ -261,10 +265,10 @@ def test_reject_ends_the_orchestration_without_running_code(issues, root):
 def test_cancel_during_fix_is_seen_at_the_next_checkpoint(issues, root):
     issue = issues[7]
     home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep": 60})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "FIX"), timeout=60, message="FIX to start")
 
-    requested = controls.cancel_orchestration(orchestration_id=orchestration.id, actor="gina")
+    requested = controls.cancel_orchestration(orchestration_id=orchestration.id, actor="gina").orchestration
     assert requested.status == "RUNNING" and requested.cancel_requested  # a phase is running: checkpoint
     done = wait_status(orchestration.id, "CANCELLED", SUCCEEDED, "FAILED", timeout=20)
 
@@ -281,7 +285,7 @@ def test_cancel_during_fix_is_seen_at_the_next_checkpoint(issues, root):
 def test_duplicate_test_message_is_a_noop(issues, root, worker):
     issue = issues[8]
     home = script_behaviour(root, issue, TEST={"sleep": 2})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "TEST"), message="TEST to start")
     step = Orchestration.objects.get(id=orchestration.id).step
 
@@ -304,7 +308,7 @@ def test_duplicate_test_message_is_a_noop(issues, root, worker):
 def test_pause_holds_the_next_phase_until_resume(issues, root):
     issue = issues[9]
     home = script_behaviour(root, issue, CODE={"sleep": 3})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "CODE"), message="CODE to start")
 
     controls.pause_orchestration(orchestration_id=orchestration.id, actor="hal")
@@ -335,7 +339,7 @@ def test_a_failing_code_command_fails_the_phase_without_retrying(issues, root):
     issue = issues[11]
     home = script_behaviour(root, issue, CODE={"exit": 3})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert (done.status, done.error_code) == ("FAILED", "PHASE_FAILED")
@@ -349,7 +353,7 @@ def test_a_phase_over_its_timeout_is_stopped_and_retried(issues, root):
     issue = issues[12]
     home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep_first": 60})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True)
+    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED", timeout=90)
 
     assert done.status == SUCCEEDED, done.error_message

@@ -164,7 +164,7 @@ def test_rest_refuses_anonymous_callers_and_mutations_without_permission(client,
 
 
 def test_admin_shows_a_timeline_and_its_actions_call_the_service(admin_client, issue):
-    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice")
+    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice").orchestration
     page = admin_client.get(f"/admin/orchestration/orchestration/{orchestration.id}/change/").content.decode()
     assert "PHASE_SCHEDULED" in page and "Timeline" in page and "lease_token" not in page
     listing = admin_client.get("/admin/orchestration/orchestration/").content.decode()
@@ -191,7 +191,7 @@ def test_commands_start_an_orchestration_and_print_its_history(issue, capsys):
 
 
 def test_graphql_mutation_payload_is_json_serialisable_for_all_controls(operator, issue):
-    orchestration = controls.start_orchestration(issue_key=issue.key)
+    orchestration = controls.start_orchestration(issue_key=issue.key).orchestration
     for mutation in (
         "pauseOrchestration",
         "resumeOrchestration",
@@ -213,7 +213,7 @@ def test_state_rebuilt_from_events_equals_the_stored_state_after_every_transitio
     from orchestration.history import rebuild, stored_state
     from orchestration.services import engine
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice")
+    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice").orchestration
     checked = 0
 
     def check() -> Orchestration:

@@ -1,4 +1,4 @@
-"""The sync controls service (contract A): what each control changes, and what it refuses."""
+"""The sync controls service: what each control changes, and what it refuses."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.core.management import CommandError, call_command
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core.errors import InvalidInput
@@ -32,8 +33,9 @@ def entry_of(project) -> PeriodicTask:
 def test_pause_disables_the_beat_entry_and_records_who_and_why(fake_jira):
     (alpha,) = register(fake_jira, ["ALPHA"])
 
-    job = controls.sync_pause(project=alpha, note="Jira migration tonight", actor="ops@example.com")
+    paused = controls.sync_pause(project=alpha, note="Jira migration tonight", actor="ops@example.com")
 
+    assert paused.action == "pause" and paused.job.status == "PAUSED" and paused.run is None
     job = job_of(alpha)
     assert job.status == "PAUSED" and job.paused_note == "Jira migration tonight"
     assert job.paused_by == "ops@example.com" and job.paused_at is not None
@@ -102,7 +104,8 @@ def test_start_resumes_the_schedule_and_requests_a_run(fake_jira):
 
     request = controls.sync_start(project=alpha, full=True, actor="ops")
 
-    assert request.created and request.run.full and request.run.status == "QUEUED"
+    assert request.run is not None
+    assert request.run_created and request.run.full and request.run.status == "QUEUED"
     assert job_of(alpha).status == "ACTIVE" and entry_of(alpha).enabled
 
 
@@ -113,7 +116,8 @@ def test_trigger_works_while_paused_and_coalesces_with_the_active_run(fake_jira)
     first = controls.sync_trigger(project=alpha)
     second = controls.sync_trigger(project=alpha, full=True)
 
-    assert first.created and not second.created and second.run.id == first.run.id
+    assert first.run is not None and second.run is not None
+    assert first.run_created and not second.run_created and second.run.id == first.run.id
     assert SyncRun.objects.get(id=first.run.id).coalesced == 1
     assert job_of(alpha).status == "PAUSED"
 
@@ -140,6 +144,15 @@ def test_a_control_on_a_site_with_broken_credentials_is_refused_and_changes_noth
     assert job_of(alpha).cron == "0 3 * * *"
 
 
+def test_the_sync_project_command_is_refused_on_a_broken_site_like_every_face(fake_jira):
+    register(fake_jira, ["ALPHA"])
+    fake_jira.add_fault(Fault(kind="expired_token", times=None))
+
+    with pytest.raises(CommandError, match="TOKEN_EXPIRED"):
+        call_command("sync_project", "ALPHA")
+    assert not SyncRun.objects.exists()
+
+
 def test_effective_cron_overrides_the_beat_entry_and_none_restores_the_operators(fake_jira):
     (alpha,) = register(fake_jira, ["ALPHA"])
 
@@ -158,7 +171,7 @@ def test_tracked_users_add_requests_a_backfill_limited_to_the_new_accounts(fake_
 
     request = controls.tracked_users_add(project=alpha, account_ids=["acc-new", "acc-old", " acc-new "])
 
-    assert request is not None and request.created
+    assert request.run is not None and request.run_created and request.added == ("acc-new",)
     run = request.run
     assert run.full and run.account_ids == ["acc-new"] and run.trigger == "backfill"
     assert set(
@@ -168,7 +181,22 @@ def test_tracked_users_add_requests_a_backfill_limited_to_the_new_accounts(fake_
     ) == {"acc-old", "acc-new"}
     # Nothing new to track: no run.
     runs.fail(run, None, code="TEST", message="closed by the test", details={})
-    assert controls.tracked_users_add(project=alpha, account_ids=["acc-old"]) is None
+    again = controls.tracked_users_add(project=alpha, account_ids=["acc-old"])
+    assert again.run is None and again.run_created is None and again.added == ()
+
+
+def test_tracked_users_set_untracks_the_others_then_backfills_only_the_new(fake_jira):
+    (alpha,) = register(fake_jira, ["ALPHA"], track=["acc-old", "acc-gone"])
+
+    result = controls.tracked_users_set(project=alpha, account_ids=["acc-old", "acc-new"], actor="ops")
+
+    assert result.action == "set_tracked" and result.project_key == "ALPHA"
+    assert result.removed == 1 and result.added == ("acc-new",)
+    assert result.run is not None and result.run_created and result.run.account_ids == ["acc-new"]
+    tracked = ProjectTrackedUser.objects.filter(project=alpha, is_tracked=True)
+    assert set(tracked.values_list("user__account_id", flat=True)) == {"acc-old", "acc-new"}
+    unchanged = controls.tracked_users_set(project=alpha, account_ids=["acc-new", "acc-old"])
+    assert (unchanged.removed, unchanged.added, unchanged.run) == (0, (), None)
 
 
 def test_tracked_users_add_is_refused_while_a_run_is_open(fake_jira):
@@ -192,7 +220,7 @@ def test_tracked_users_remove_keeps_rows_unless_purged_and_spares_issues_still_i
         site=alpha.site, project=alpha, jira_id=2, key="ALPHA-2", assignee=a, reporter=b, **times
     )
 
-    assert controls.tracked_users_remove(project=alpha, account_ids=["acc-a"]) == 1
+    assert controls.tracked_users_remove(project=alpha, account_ids=["acc-a"]).removed == 1
     assert Issue.objects.filter(project=alpha).count() == 2
     assert not ProjectTrackedUser.objects.get(project=alpha, user=a).is_tracked
 

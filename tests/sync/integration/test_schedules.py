@@ -135,6 +135,7 @@ def test_pause_resume_reschedule_and_start_steer_a_running_beat_without_restarti
     controls.sync_pause(project=alpha)
     started = timezone.now()
     request = controls.sync_start(project=alpha, actor="tester")
-    assert request.created and request.run.created_at >= started
+    assert request.run is not None
+    assert request.run_created and request.run.created_at >= started
     assert wait_for_run(request.run.id, 60).status == "SUCCEEDED"
     assert beat.proc.poll() is None and "Sending due task" in beat.log()

@@ -337,7 +337,9 @@ def test_a_manual_trigger_while_paused_runs_to_the_end(fake_jira_factory, celery
     (alpha,) = register(fake, ["ALPHA"])
     controls.sync_pause(project=alpha, actor="ops")
 
-    run = wait_for_run(controls.sync_trigger(project=alpha, full=True).run.id)
+    triggered = controls.sync_trigger(project=alpha, full=True).run
+    assert triggered is not None
+    run = wait_for_run(triggered.id)
 
     assert run.status == "SUCCEEDED", run.error_message
     assert_same(alpha, fake.data.export("ALPHA"))

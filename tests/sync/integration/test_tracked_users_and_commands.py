@@ -40,7 +40,7 @@ def test_adding_a_tracked_user_backfills_only_that_account_and_their_issues_appe
 
     request = controls.tracked_users_add(project=alpha, account_ids=[second], actor="tester")
 
-    assert request is not None
+    assert request.run is not None
     run = wait_for_run(request.run.id, 60)
     assert run.status == "SUCCEEDED" and run.full and run.account_ids == [second]
     assert run.counts["issues_upserted"] == len(involved(issues, {second}))  # that account's history only
