@@ -71,6 +71,7 @@ ISSUE_CHANGE = FieldMap(
         _AUTHOR,
         Field("field"),
         Field("field_type"),
+        # REST declares it as from_value ("from" is a Python keyword); its rename when rendering puts it last.
         Field("from", "from_value", null=True),
         Field("to", "to_value", null=True),
         Field("from_string", null=True),
