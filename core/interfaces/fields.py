@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -107,11 +108,18 @@ def graphene_fields(fmap: FieldMap) -> tuple[str, ...]:
     return tuple(f.name for f in fmap.graphql() if f.attr == "" and _is_model_field(fmap.model, f.name))
 
 
-def model_fields(fmap: FieldMap, *, attname: bool = False) -> tuple[str, ...]:
-    """The model fields behind the map, in its order and once each: admin ``readonly_fields`` (names) or a
-    store's column list (``attname=True``: ``assignee_id`` for the ``assignee`` foreign key)."""
+def graphql_kwargs(fmap: FieldMap, name: str) -> dict[str, Any]:
+    """``required`` and ``description`` of a field declared on a graphene type (``graphene.String(**…)``)."""
+    spec = fmap[name]
+    return {"required": not spec.null, "description": spec.description or None}
+
+
+def model_fields(fmap: FieldMap, *, attname: bool = False, rest: bool = False) -> tuple[str, ...]:
+    """The model fields behind the map (``rest=True``: behind its REST fields), in its order and once each:
+    admin ``readonly_fields`` (names) or a store's column list (``attname=True``: ``assignee_id`` for the
+    ``assignee`` foreign key)."""
     seen: list[str] = []
-    for f in fmap.fields:
+    for f in fmap.rest() if rest else fmap.fields:
         if _is_model_field(fmap.model, f.source):
             model_field = fmap.model._meta.get_field(f.source or "")
             column = getattr(model_field, "attname", model_field.name) if attname else model_field.name
