@@ -30,10 +30,11 @@ bytecode: install
 demo: bytecode
 	$(PY) -m demo
 
+# lint-imports checks the import contracts in pyproject.toml; building the graph takes a quarter of a
+# second, so no cache directory to keep out of git.
 lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	# The import contracts in pyproject.toml; the graph takes a quarter second, so no cache dir to ignore.
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 typecheck: install

@@ -1,10 +1,23 @@
-"""Operator groups: a group holding one app's "operate" permission, created by that app's data migration."""
+"""Who may operate an app, and the operator groups holding each app's "operate" permission.
+
+Every app's permission module asks ``can_operate`` so admin, GraphQL, REST and commands apply one rule.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import migrations
+
+
+def can_operate(user: Any, permission: str) -> bool:
+    """An authenticated, active user who is staff, a superuser, or holds ``permission`` ("app.codename").
+
+    Inactive accounts are refused even when staff: deactivating someone must stop them at once.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return bool(user.is_staff or user.is_superuser or user.has_perm(permission))
 
 
 def operators_group(

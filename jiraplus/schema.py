@@ -1,13 +1,16 @@
-"""Root GraphQL schema: each app contributes its own ``Query`` (and later ``Mutation``) in its schema.py."""
+"""Root GraphQL schema: each app contributes its own ``Query`` and ``Mutation``.
+
+They come from sync.graphql and orchestration.schema.
+"""
 
 import graphene
 
-import sync.schema
+import sync.graphql
 from orchestration.schema import Mutation as OrchestrationMutation
 from orchestration.schema import Query as OrchestrationQuery
 
 
-class Query(sync.schema.Query, OrchestrationQuery, graphene.ObjectType):
+class Query(sync.graphql.Query, OrchestrationQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -15,10 +18,10 @@ class Query(sync.schema.Query, OrchestrationQuery, graphene.ObjectType):
         return "pong"
 
 
-class Mutation(sync.schema.Mutation, OrchestrationMutation, graphene.ObjectType):
+class Mutation(sync.graphql.Mutation, OrchestrationMutation, graphene.ObjectType):
     pass
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)
 # Orchestration types are outside it: they change without the synced-data writes the cache watches.
-READ_CACHE_POLICY = sync.schema.READ_CACHE_POLICY
+READ_CACHE_POLICY = sync.graphql.READ_CACHE_POLICY

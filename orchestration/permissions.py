@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.permissions import can_operate
+
+OPERATE_ORCHESTRATION = "orchestration.operate_orchestration"
+
 
 def can_operate_orchestration(user: Any) -> bool:
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (user.is_staff or user.has_perm("orchestration.operate_orchestration"))
-    )
+    """The one check every interface makes before an orchestration control (the rule is core's)."""
+    return can_operate(user, OPERATE_ORCHESTRATION)
 
 
 def actor_name(user: Any) -> str:

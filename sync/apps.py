@@ -5,7 +5,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
-# What GraphQL's READ_CACHE_POLICY and the cached REST reads are made of (sync/schema.py).
+# What GraphQL's READ_CACHE_POLICY and the cached REST reads are made of (sync/graphql/).
 JIRA_DATA_MODELS = (
     "JiraSite Project JiraUser ProjectTrackedUser Sprint Issue IssueSprint Comment Worklog IssueChange"
 )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.permissions import can_operate
+
 OPERATE_SYNC = "sync.operate_sync"
 OPERATORS_GROUP = "Sync operators"
 
 
 def can_operate_sync(user: Any) -> bool:
     """The one check every interface makes before a sync control (start, pause, reschedule, ...)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
-        return False
-    return bool(user.is_staff or user.has_perm(OPERATE_SYNC))
+    return can_operate(user, OPERATE_SYNC)
 
 
 def ensure_operators_group(*, using: str = "default") -> None:

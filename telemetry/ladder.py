@@ -74,6 +74,11 @@ class Schedule:
     effective_cron: str  # "" when not backed off
     time_zone: str = "UTC"
 
+    @property
+    def active_cron(self) -> str:
+        """What the project runs on now, as ``SyncJob.active_cron``."""
+        return self.effective_cron or self.cron
+
 
 @dataclass(frozen=True)
 class Climb:
@@ -131,7 +136,7 @@ def advance(
     not_before = None
     if outcome.code == RATE_LIMITED and outcome.retry_after is not None:
         not_before = outcome.finished_at + timedelta(seconds=outcome.retry_after)
-        current = schedule.effective_cron or schedule.cron
+        current = schedule.active_cron
         if (
             target == episode.level
             and next_fire(current, outcome.finished_at, time_zone=schedule.time_zone) < not_before

@@ -155,7 +155,7 @@ def install(job: SyncJob) -> PeriodicTask:
     schedule at this change: beat (sync.beat) fires only slots after it, so a reschedule or resume never
     fires a slot that passed before it (no double fire at the switch, no run on resume).
     """
-    expression = job.effective_cron or job.cron
+    expression = job.active_cron
     minute, hour, day_of_month, month, day_of_week = expression.split()
     fields = {
         "minute": minute,
@@ -214,7 +214,7 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
     job = SyncJob.objects.select_related("project", "periodic_task").filter(project_id=project_id).first()
     if job is None or job.status == SyncJob.Status.PAUSED:  # beat may tick once more before it reloads
         return None
-    expression = job.effective_cron or job.cron
+    expression = job.active_cron
     nominal = nominal or previous_fire(expression, time_zone=job.time_zone)
     anchor = _anchor(job)
     if (anchor is not None and nominal < anchor) or previous_fire(

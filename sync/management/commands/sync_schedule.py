@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 job = SyncJob.objects.get(project=project)
             else:
                 job = controls.sync_reschedule(project=project, cron=options["cron"], actor=actor)
-        cron = job.effective_cron or job.cron
+        cron = job.active_cron
         next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
         described = schedules.describe(cron)
         self.stdout.write(f"{project.key}: {job.status}, cron '{job.cron}' ({described}), next {next_run}")

@@ -7,7 +7,7 @@ from rest_framework import exceptions
 
 from core.errors import InvalidInput, NotFound
 from core.interfaces.errors import describe, rest_exception_handler
-from sync.schema import decode_cursor, encode_cursor
+from sync.graphql.pagination import decode_cursor, encode_cursor
 
 
 def test_a_service_error_keeps_its_code_field_and_advice():

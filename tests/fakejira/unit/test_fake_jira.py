@@ -1,4 +1,4 @@
-"""The fake Jira behaves like the real Jira REST API (paging, errors, changelogs, webhooks), over real HTTP."""
+"""The fake Jira behaves like the real Jira REST API (paging, errors, changelogs, webhooks) over HTTP."""
 
 from __future__ import annotations
 

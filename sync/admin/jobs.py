@@ -1,0 +1,210 @@
+"""Sync jobs in the admin: their schedule, the run controls, and the reschedule page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from core.errors import ServiceError
+from sync.admin.console import actor, cron_html, operate
+from sync.models import Project, SyncJob, SyncRun
+from sync.permissions import can_operate_sync
+from sync.services import controls, schedules
+
+
+def _last_runs(field: str) -> Subquery:
+    runs = (
+        SyncRun.objects.filter(project=OuterRef("project"))
+        .exclude(error_code=schedules.SKIPPED_OVERLAP)
+        .order_by("-created_at")
+    )
+    return Subquery(runs.values(field)[:1], output_field=JSONField() if field == "counts" else None)
+
+
+def _records(counts: dict[str, int] | None) -> int:
+    return sum(v for k, v in (counts or {}).items() if k.endswith(("_upserted", "_deleted")))
+
+
+class RescheduleForm(forms.Form):
+    cron = forms.CharField(
+        max_length=128,
+        help_text="5 fields: minute hour day-of-month month day-of-week, e.g. */30 * * * *",
+    )
+
+    def clean_cron(self) -> str:
+        try:
+            return schedules.validate_cron(self.cleaned_data["cron"])
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "project_link",
+        "site",
+        "status",
+        "schedule",
+        "next_run_at",
+        "last_run_at",
+        "last_result",
+        "records_synced",
+        "reschedule_link",
+    ]
+    list_filter = ["status", "project__site"]
+    list_select_related = ["project__site"]
+    readonly_fields = [
+        "project",
+        "status",
+        "cron",
+        "effective_cron",
+        "time_zone",
+        "paused_note",
+        "paused_by",
+        "paused_at",
+        "last_run_at",
+        "next_run_at",
+        "last_error_code",
+    ]
+    exclude = ["periodic_task"]
+    actions = ["start", "start_full", "pause", "resume", "trigger"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_status=_last_runs("status"), last_counts=_last_runs("counts"))
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a job is created by registering its project
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return can_operate_sync(request.user)
+
+    @admin.display(description="project", ordering="project__key")
+    def project_link(self, job: SyncJob) -> SafeString:
+        url = reverse("admin:sync_project_change", args=[job.project_id])
+        return format_html('<a href="{}">{}</a>', url, job.project.key)
+
+    @admin.display(description="site", ordering="project__site__name")
+    def site(self, job: SyncJob) -> str:
+        return job.project.site.name
+
+    @admin.display(description="cron")
+    def schedule(self, job: SyncJob) -> SafeString:
+        return cron_html(job)
+
+    @admin.display(description="last result")
+    def last_result(self, job: SyncJob) -> str:
+        return getattr(job, "last_status", None) or "-"
+
+    @admin.display(description="records synced")
+    def records_synced(self, job: SyncJob) -> int:
+        return _records(getattr(job, "last_counts", None))
+
+    @admin.display(description="")
+    def reschedule_link(self, job: SyncJob) -> SafeString:
+        return format_html(
+            '<a href="{}">Reschedule</a>', reverse("admin:sync_syncjob_reschedule", args=[job.pk])
+        )
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[SyncJob], control: Callable[[Project], str]
+    ) -> None:
+        for job in queryset.select_related("project__site"):
+            operate(request, partial(control, job.project))
+
+    @admin.action(description="Start (resume and sync now)", permissions=["operate"])
+    def start(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda p: self._started(p, controls.sync_start(project=p, actor=actor(request))),
+        )
+
+    @admin.action(description="Start a full sync (resume and re-read everything)", permissions=["operate"])
+    def start_full(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda p: self._started(p, controls.sync_start(project=p, full=True, actor=actor(request))),
+        )
+
+    @admin.action(description="Pause scheduled runs", permissions=["operate"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(
+            request, queryset, lambda p: f"{controls.sync_pause(project=p, actor=actor(request))}: paused"
+        )
+
+    @admin.action(description="Resume scheduled runs (no run now)", permissions=["operate"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(
+            request, queryset, lambda p: f"{controls.sync_resume(project=p, actor=actor(request))}: resumed"
+        )
+
+    @admin.action(description="Trigger one run now", permissions=["operate"])
+    def trigger(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda p: self._started(
+                p, controls.sync_trigger(project=p, actor=actor(request), trigger=SyncRun.Trigger.ADMIN)
+            ),
+        )
+
+    @staticmethod
+    def _reschedule(project: Project, cron: str, actor: str) -> str:
+        job = controls.sync_reschedule(project=project, cron=cron, actor=actor)
+        return f"{project.key}: schedule is now '{job.cron}'"
+
+    @staticmethod
+    def _started(project: Project, request: Any) -> str:
+        verb = "started" if request.created else "joined the active"
+        return f"{project.key}: {verb} run {request.run.id}"
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/reschedule/",
+                self.admin_site.admin_view(self.reschedule_view),
+                name="sync_syncjob_reschedule",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reschedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = get_object_or_404(SyncJob.objects.select_related("project__site"), pk=pk)
+        form = RescheduleForm(request.POST or None, initial={"cron": job.cron})
+        preview: list[Any] = []
+        if request.method == "POST" and form.is_valid():
+            cron = form.cleaned_data["cron"]
+            if "save" in request.POST and operate(
+                request,
+                partial(self._reschedule, job.project, cron, actor(request)),
+            ):
+                return HttpResponseRedirect(reverse("admin:sync_syncjob_changelist"))
+            preview = schedules.upcoming(cron, 5, time_zone=job.time_zone)
+        elif request.method == "GET":
+            preview = schedules.upcoming(job.effective_cron or job.cron, 5, time_zone=job.time_zone)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reschedule {job.project.key}",
+            "job": job,
+            "schedule": cron_html(job),
+            "form": form,
+            "preview": preview,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/sync/syncjob/reschedule.html", context)

@@ -1,0 +1,116 @@
+"""Read queries shared by the interfaces (admin, GraphQL, REST, commands); database reads only.
+
+By concern: ``issues`` (API issue reads and their prefetching), ``history`` (changelog reads), ``trail``
+(jobs, states, runs, logs), ``projects`` (sites, projects, people), ``export`` (the export format). The
+names the interfaces use are re-exported here, so ``selectors.X`` keeps working.
+"""
+
+from sync.selectors.export import (
+    export_history,
+    export_issues,
+    export_sprints,
+    export_users,
+    iso_utc,
+)
+from sync.selectors.history import (
+    SprintScopeChange,
+    StatusTime,
+    assignee_handoffs,
+    sprint_by_jira_id,
+    sprint_scope_changes,
+    time_in_status,
+)
+from sync.selectors.issues import (
+    CHANGE_ORDER,
+    MAX_PAGE_SIZE,
+    IssueFilters,
+    IssueIncludes,
+    attach_authors,
+    attach_parents,
+    current_sprint,
+    issue_by_key,
+    issue_changes,
+    issue_comments,
+    issue_history,
+    issue_queryset,
+    issue_rows,
+    issue_sprints,
+    issue_worklogs,
+    live_issues,
+    with_issue_details,
+)
+from sync.selectors.projects import (
+    project_sprints,
+    project_users,
+    projects_list,
+    site_by_ref,
+    tracked_users,
+    webhook_status,
+)
+from sync.selectors.trail import (
+    MAX_TRAIL_LIMIT,
+    recent_runs,
+    run_summary,
+    sync_job_of,
+    sync_jobs,
+    sync_logs,
+    sync_runs,
+    sync_states,
+)
+
+# moved to sync.services.discovery; re-exported until the faces import it from there
+from sync.services.discovery import (
+    JiraProjectOption,
+    JiraUserOption,
+    jira_project_options,
+    jira_project_user_options,
+)
+
+__all__ = [
+    "CHANGE_ORDER",
+    "MAX_PAGE_SIZE",
+    "MAX_TRAIL_LIMIT",
+    "IssueFilters",
+    "IssueIncludes",
+    "JiraProjectOption",
+    "JiraUserOption",
+    "SprintScopeChange",
+    "StatusTime",
+    "assignee_handoffs",
+    "attach_authors",
+    "attach_parents",
+    "current_sprint",
+    "export_history",
+    "export_issues",
+    "export_sprints",
+    "export_users",
+    "iso_utc",
+    "issue_by_key",
+    "issue_changes",
+    "issue_comments",
+    "issue_history",
+    "issue_queryset",
+    "issue_rows",
+    "issue_sprints",
+    "issue_worklogs",
+    "jira_project_options",
+    "jira_project_user_options",
+    "live_issues",
+    "project_sprints",
+    "project_users",
+    "projects_list",
+    "recent_runs",
+    "run_summary",
+    "site_by_ref",
+    "sprint_by_jira_id",
+    "sprint_scope_changes",
+    "sync_job_of",
+    "sync_jobs",
+    "sync_logs",
+    "sync_runs",
+    "sync_states",
+    "time_in_status",
+    "tracked_users",
+    "webhook_status",
+    "with_issue_details",
+]

@@ -1,0 +1,53 @@
+"""Reads of sites, projects and the people on them, as synced."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from core.errors import NotFound
+from sync.models import JiraSite, JiraUser, Project, Sprint
+from sync.selectors.trail import sync_jobs
+
+
+def projects_list() -> QuerySet[Project]:
+    return (
+        Project.objects.select_related("site")
+        .prefetch_related(Prefetch("sync_job", queryset=sync_jobs()))
+        .order_by("key")
+    )
+
+
+def project_sprints(project: Project) -> QuerySet[Sprint]:
+    return Sprint.objects.filter(project=project).order_by("start_date", "jira_id")
+
+
+def project_users(project: Project) -> QuerySet[JiraUser]:
+    """The site's people as synced (a project's issues may name anyone on its site)."""
+    return JiraUser.objects.filter(site_id=project.site_id).order_by("display_name", "account_id")
+
+
+def tracked_users(project: Project) -> QuerySet[JiraUser]:
+    return JiraUser.objects.filter(tracked_in__project=project, tracked_in__is_tracked=True).order_by(
+        "display_name", "account_id"
+    )
+
+
+def site_by_ref(ref: str) -> JiraSite:
+    """A site by its database id or its name."""
+    lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
+    try:
+        return JiraSite.objects.get(**lookup)
+    except JiraSite.DoesNotExist:
+        raise NotFound(f"No site '{ref}'", field="siteId") from None
+
+
+def webhook_status(sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:
+    """Sites annotated with ``webhook_last_event`` and ``webhook_events_today`` (UTC day)."""
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return sites.annotate(
+        webhook_last_event=Max("webhook_events__received_at"),
+        webhook_events_today=Count("webhook_events", filter=Q(webhook_events__received_at__gte=today)),
+    )

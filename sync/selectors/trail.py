@@ -1,0 +1,74 @@
+"""Reads of the sync trail: jobs, per-entity states, runs and logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from sync.models import ACTIVE_RUN_STATUSES, Project, SyncJob, SyncLog, SyncRun, SyncState
+
+MAX_TRAIL_LIMIT = 100
+
+
+def recent_runs(project: Project, limit: int = 20) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(project=project).order_by("-created_at")[:limit]
+
+
+def run_summary(run: SyncRun) -> dict[str, Any]:
+    """What a person (or a script, as JSON) wants to know about a finished or running sync."""
+    counts = run.counts or {}
+    return {
+        "run_id": run.id,
+        "project": run.project.key,
+        "status": run.status,
+        "full": run.full,
+        "issues": counts.get("issues_upserted", 0),
+        "issues_deleted": counts.get("issues_deleted", 0),
+        "comments": counts.get("comments_upserted", 0),
+        "comments_deleted": counts.get("comments_deleted", 0),
+        "worklogs": counts.get("worklogs_upserted", 0),
+        "worklogs_deleted": counts.get("worklogs_deleted", 0),
+        "history_items": counts.get("changes_upserted", 0),
+        "sprints": counts.get("sprints_upserted", 0),
+        "users": counts.get("users_upserted", 0),
+        "issues_skipped": counts.get("issues_malformed", 0),
+        "http_requests": run.request_total,
+        "http_requests_by_endpoint": run.http_requests,
+        "duration_s": round((run.duration_ms or 0) / 1000, 3),
+        "error_code": run.error_code or None,
+        "error": run.error_message or None,
+    }
+
+
+def sync_jobs() -> QuerySet[SyncJob]:
+    """Jobs annotated with their active run, or else their latest one (``workflow_run_id``)."""
+    runs = SyncRun.objects.filter(project_id=OuterRef("project_id"))
+    active = runs.filter(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at").values("id")[:1]
+    latest = runs.order_by("-created_at").values("id")[:1]
+    return (
+        SyncJob.objects.select_related("project")
+        .annotate(workflow_run_id=Coalesce(Subquery(active), Subquery(latest)))
+        .order_by("project__key")
+    )
+
+
+def sync_job_of(project: Project) -> SyncJob:
+    return sync_jobs().get(project=project)
+
+
+def sync_states(project: Project) -> QuerySet[SyncState]:
+    return SyncState.objects.filter(project=project).order_by("entity")
+
+
+def _trail_limit(limit: int | None) -> int:
+    return max(1, min(limit or 20, MAX_TRAIL_LIMIT))
+
+
+def sync_runs(project: Project, limit: int | None = None) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
+
+
+def sync_logs(project: Project, limit: int | None = None) -> QuerySet[SyncLog]:
+    return SyncLog.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
