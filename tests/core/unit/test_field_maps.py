@@ -60,9 +60,6 @@ GRAPHENE_TYPES: list[tuple[FieldMap, str]] = [
 
 # Fields REST declares under another name ("from" is a Python keyword) and renames when rendering.
 RENAMED = {"from_value": "from"}
-# GraphQL declares these nullability differently from the map until the types derive from it (sync/schema.py
-# is being split; its types then take required=not null from the maps).
-PENDING = {("Comment", "author"), ("Worklog", "author"), ("SyncRun", "counts"), ("SyncLog", "details")}
 # Fields whose nullability DRF does not declare (methods, pass-through reads, nested lists).
 UNDECLARED_NULL = (serializers.SerializerMethodField, serializers.ReadOnlyField, serializers.ListSerializer)
 
@@ -99,8 +96,7 @@ def test_the_graphene_type_has_the_maps_graphql_fields_with_their_nulls(fmap, ty
     nullable = {name: not isinstance(f.type, GraphQLNonNull) for name, f in graphql_type.fields.items()}
     for spec in fmap.graphql():
         assert spec.graphql_name in nullable, spec.graphql_name
-        pending = (type_name, spec.graphql_name) in PENDING
-        assert (nullable[spec.graphql_name] == spec.null) is not pending, spec.graphql_name
+        assert nullable[spec.graphql_name] == spec.null, spec.graphql_name
     # Every field the type has is mapped: nothing reaches one API unseen.
     assert set(nullable) == {spec.graphql_name for spec in fmap.graphql()}
 
