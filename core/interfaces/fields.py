@@ -12,7 +12,6 @@ map against its serializer and its graphene type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,8 @@ class Field:
     """One public field: ``name`` (snake_case) read from the model attribute ``attr``."""
 
     name: str
-    # The model attribute or dotted path (``project.key``); None when a resolver or method computes it.
+    # The model attribute or dotted path (``project.key``) it reads: "" for the attribute of the same name,
+    # None when a resolver or serializer method computes it.
     attr: str | None = ""
     null: bool = False
     description: str = ""
@@ -126,7 +126,3 @@ def model_fields(fmap: FieldMap, *, attname: bool = False, rest: bool = False) -
             if column not in seen:
                 seen.append(column)
     return tuple(seen)
-
-
-def names(fields: Iterable[Field]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields)

@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLNonNull
 from rest_framework import serializers
 
-from core.interfaces.fields import FieldMap, graphene_fields, model_fields, serializer_fields
+from core.interfaces.fields import Field, FieldMap, graphene_fields, model_fields, serializer_fields
 from jiraplus.schema import schema
 from orchestration import fieldmaps as orchestration_maps
 from orchestration.api import serializers as orchestration_rest
@@ -97,6 +97,8 @@ def test_the_graphene_type_has_the_maps_graphql_fields_with_their_nulls(fmap, ty
     for spec in fmap.graphql():
         assert spec.graphql_name in nullable, spec.graphql_name
         assert nullable[spec.graphql_name] == spec.null, spec.graphql_name
+        if spec.description:  # else graphene-django may describe it with the model field's help text
+            assert graphql_type.fields[spec.graphql_name].description == spec.description
     # Every field the type has is mapped: nothing reaches one API unseen.
     assert set(nullable) == {spec.graphql_name for spec in fmap.graphql()}
 
@@ -110,7 +112,5 @@ def test_maps_derive_the_model_lists():
 
 
 def test_a_name_one_api_renders_twice_is_refused():
-    from core.interfaces.fields import Field
-
     with pytest.raises(ValueError, match="mapped twice"):
         FieldMap(models.Sprint, (Field("name"), Field("name", "goal")))
