@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import leases
 from notifications import services
 from notifications.models import ChannelConfig, Notification
 from notifications.publish import enqueue
@@ -36,6 +37,9 @@ SEND_LEASE = timedelta(seconds=DELIVER_TIME_LIMIT + 30)
 EARLY_TOLERANCE = timedelta(seconds=1)  # a countdown may fire a hair before next_attempt_at
 SUCCESS_STAMP_EVERY = timedelta(minutes=1)
 Status = Notification.Status
+# A send's lease has no token: the claim is the QUEUED/RETRYING -> SENDING transition itself, and an
+# expired send is settled as DELIVERY_UNKNOWN instead of being taken over (it may have gone out).
+SEND_LEASE_COLUMNS = leases.LeaseColumns(holder_field=None)
 
 
 @dataclass(frozen=True)
@@ -60,23 +64,22 @@ def _claim(notification_id: int) -> Notification | None:
         .update(
             status=Status.SENDING,
             attempts=F("attempts") + 1,
-            lease_expires_at=now + SEND_LEASE,
             updated_at=now,
+            **SEND_LEASE_COLUMNS.taken(None, now + SEND_LEASE),
         )
     )
     return Notification.objects.get(id=notification_id) if claimed else None
 
 
 def _expire_lost_send(notification_id: int) -> bool:
-    expired = Notification.objects.filter(
-        id=notification_id, status=Status.SENDING, lease_expires_at__lt=timezone.now()
-    ).update(
+    sending = Notification.objects.filter(id=notification_id, status=Status.SENDING)
+    expired = leases.expired(sending, columns=SEND_LEASE_COLUMNS).update(
         status=Status.FAILED,
         error_code="DELIVERY_UNKNOWN",
         error_message="The worker sending this message stopped mid-send; it may or may not have arrived. "
         "It is not re-sent automatically so that it never arrives twice.",
-        lease_expires_at=None,
         updated_at=timezone.now(),
+        **SEND_LEASE_COLUMNS.released(),
     )
     if expired:
         logger.error("notification %s: delivery outcome unknown (worker lost mid-send)", notification_id)
@@ -135,7 +138,7 @@ def _send(transport: Transport, notification: Notification) -> DeliveryResult:
 
 def _record(notification: Notification, result: DeliveryResult) -> str:
     now = timezone.now()
-    changes: dict[str, Any] = {"lease_expires_at": None, "updated_at": now}
+    changes: dict[str, Any] = {**SEND_LEASE_COLUMNS.released(), "updated_at": now}
     if result.ok:
         changes.update(
             status=Status.SENT, provider_id=result.provider_id, sent_at=now, error_code="", error_message=""
@@ -224,9 +227,9 @@ def requeue_due(*, grace: timedelta = timedelta(minutes=2), limit: int = 500) ->
     RETRYING past their time or QUEUED for longer than ``grace``; and settle sends lost with their worker.
     A message that was not missing after all is harmless: the claim lets one delivery send."""
     now = timezone.now()
-    for notification_id in Notification.objects.filter(
-        status=Status.SENDING, lease_expires_at__lt=now
-    ).values_list("id", flat=True)[:limit]:
+    sending = Notification.objects.filter(status=Status.SENDING)
+    lost = leases.expired(sending, now=now, columns=SEND_LEASE_COLUMNS)
+    for notification_id in lost.values_list("id", flat=True)[:limit]:
         _expire_lost_send(notification_id)
     due = list(
         Notification.objects.filter(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications import delivery
-from notifications.publish import DELIVER_TASK
+from notifications import delivery, task_names
 
 
 @shared_task(
-    name=DELIVER_TASK,
+    name=task_names.DELIVER,
     soft_time_limit=delivery.DELIVER_TIME_LIMIT - 20,
     time_limit=delivery.DELIVER_TIME_LIMIT,
 )
@@ -17,6 +16,6 @@ def deliver(notification_id: int) -> None:
     delivery.deliver(notification_id=notification_id)
 
 
-@shared_task(name="notifications.requeue_due", soft_time_limit=30, time_limit=60)
+@shared_task(name=task_names.REQUEUE_DUE, soft_time_limit=30, time_limit=60)
 def requeue_due() -> None:
     delivery.requeue_due()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.conf import settings
 
+from orchestration import task_names
 from orchestration.services import engine
 
 # The hard limit backs up phase timeouts for in-process agents that never heartbeat.
@@ -17,11 +18,11 @@ _HARD_LIMIT = int(
 )
 
 
-@shared_task(bind=True, name="orchestration.advance", time_limit=_HARD_LIMIT)
+@shared_task(bind=True, name=task_names.ADVANCE, time_limit=_HARD_LIMIT)
 def advance(self: Task, orchestration_id: int, step: int) -> None:
     engine.advance(orchestration_id, step, worker=self.request.hostname or "")
 
 
-@shared_task(name="orchestration.reap", soft_time_limit=30, time_limit=60)
+@shared_task(name=task_names.REAP, soft_time_limit=30, time_limit=60)
 def reap() -> None:
     engine.reap()

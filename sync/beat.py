@@ -21,9 +21,10 @@ from celery.utils.time import maybe_make_aware
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from sync import task_names
 from sync.services import schedules
 
-TICK_TASK = "sync.scheduled_tick"
+TICK_TASK = task_names.SCHEDULED_TICK
 
 
 class CronClock(BaseSchedule):

@@ -7,11 +7,12 @@ from datetime import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from sync import task_names
 from sync.services import engine, runs, schedules, webhooks
 
 
 @shared_task(
-    name="sync.run_step",
+    name=task_names.RUN_STEP,
     soft_time_limit=240,
     time_limit=300,
     # The database went away before the step could even claim its run: try the same message again.
@@ -25,20 +26,20 @@ def run_step(run_id: int, seq: int) -> None:
     engine.execute_step(run_id, seq)
 
 
-@shared_task(name="sync.scheduled_tick", soft_time_limit=30, time_limit=60)
+@shared_task(name=task_names.SCHEDULED_TICK, soft_time_limit=30, time_limit=60)
 def scheduled_tick(project_id: int, nominal: str | None = None) -> None:
     """One beat tick; ``nominal`` is the slot's fire time (sync.beat sends it)."""
     schedules.tick_admit(project_id=project_id, nominal=datetime.fromisoformat(nominal) if nominal else None)
 
 
-@shared_task(name="sync.reap_runs", soft_time_limit=30, time_limit=60)
+@shared_task(name=task_names.REAP_RUNS, soft_time_limit=30, time_limit=60)
 def reap_runs() -> None:
     runs.reap()
 
 
 # A lost lock race (serialization failure, deadlock) is transient: the refresh is idempotent, run it again.
 @shared_task(
-    name="sync.refresh_from_webhook",
+    name=task_names.REFRESH_FROM_WEBHOOK,
     soft_time_limit=60,
     time_limit=90,
     autoretry_for=(OperationalError,),
@@ -50,6 +51,6 @@ def refresh_from_webhook(pending_id: int) -> None:
     webhooks.refresh_pending(pending_id=pending_id)
 
 
-@shared_task(name="sync.purge_webhook_events", soft_time_limit=120, time_limit=180)
+@shared_task(name=task_names.PURGE_WEBHOOK_EVENTS, soft_time_limit=120, time_limit=180)
 def purge_webhook_events() -> None:
     webhooks.webhook_events_purge()

@@ -6,12 +6,12 @@ import logging
 
 from celery import shared_task
 
-from telemetry import services
+from telemetry import services, task_names
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="telemetry.analyse_runs", soft_time_limit=50, time_limit=60)
+@shared_task(name=task_names.ANALYSE_RUNS, soft_time_limit=50, time_limit=60)
 def analyse_runs() -> None:
     summary = services.runs_analyse()
     if summary.runs or summary.reminders:

@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import current_app
-from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from core import leases
+from core.publish import publish_after_commit
+from orchestration import task_names
 from orchestration.models import Event, Orchestration, Phase, PhaseExecution, Status
 from orchestration.services import announce
 
 logger = logging.getLogger(__name__)
 
-ADVANCE_TASK = "orchestration.advance"
+ADVANCE_TASK = task_names.ADVANCE
 
 
 def locked(orchestration_id: int, **conditions: Any) -> Orchestration | None:
@@ -43,17 +44,14 @@ def record(orchestration: Orchestration, kind: str, *, actor: str = "", **payloa
 
 def enqueue(orchestration_id: int, step: int, *, countdown: float = 0) -> None:
     """Publish "advance X at step N" once the transaction commits (never before)."""
-    options: dict[str, Any] = {"queue": "orchestration"}
-    if countdown > 0:
-        options["countdown"] = countdown
-    transaction.on_commit(
-        lambda: current_app.send_task(ADVANCE_TASK, args=[orchestration_id, step], **options), robust=True
+    publish_after_commit(
+        ADVANCE_TASK, args=[orchestration_id, step], queue="orchestration", countdown=countdown
     )
 
 
 def bump(orchestration: Orchestration, **changes: Any) -> None:
     """Save ``changes``, release any lease and move ``step`` on, so older messages become no-ops."""
-    changes.update(lease_token="", lease_expires_at=None, heartbeat_at=timezone.now())
+    changes.update(**leases.LEASE.released(), heartbeat_at=timezone.now())
     Orchestration.objects.filter(id=orchestration.id).update(step=F("step") + 1, **changes)
     for name, value in changes.items():  # the row is locked: what we wrote is what it holds
         setattr(orchestration, name, value)

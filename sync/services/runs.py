@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
+from core.publish import publish_after_commit
+from sync import task_names
 from sync.models import (
     ACTIVE_RUN_STATUSES,
     Project,
@@ -34,7 +35,7 @@ from sync.models import (
 
 logger = logging.getLogger(__name__)
 
-RUN_STEP_TASK = "sync.run_step"
+RUN_STEP_TASK = task_names.RUN_STEP
 POISON = "POISON"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
@@ -68,12 +69,7 @@ def step_transaction() -> Iterator[None]:
 
 def enqueue_step(run_id: int, seq: int, *, countdown: float = 0) -> None:
     """Publish "do step ``seq``" once the surrounding transaction commits (never before)."""
-    options: dict[str, Any] = {"queue": "sync"}
-    if countdown:
-        options["countdown"] = countdown
-    transaction.on_commit(
-        lambda: current_app.send_task(RUN_STEP_TASK, args=[run_id, seq], **options), robust=True
-    )
+    publish_after_commit(RUN_STEP_TASK, args=[run_id, seq], queue="sync", countdown=countdown)
 
 
 def request_sync(

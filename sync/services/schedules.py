@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core.errors import InvalidInput
+from sync import task_names
 from sync.models import ACTIVE_RUN_STATUSES, RunStatus, SyncJob, SyncLog, SyncRun
 from sync.services import runs
 
@@ -170,7 +171,7 @@ def install(job: SyncJob) -> PeriodicTask:
     if task is None:
         task = PeriodicTask(
             name=_task_name(job),
-            task="sync.scheduled_tick",
+            task=task_names.SCHEDULED_TICK,
             args=json.dumps([job.project_id]),
             queue="sync",
         )

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
+from core.publish import publish_after_commit
+from sync import task_names
 from sync.jira.client import JiraClient
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import IssueRecord, MalformedPayload, map_issue, map_sprint, search_fields
@@ -41,7 +42,7 @@ from sync.services.sites import client_for
 
 logger = logging.getLogger(__name__)
 
-REFRESH_TASK = "sync.refresh_from_webhook"
+REFRESH_TASK = task_names.REFRESH_FROM_WEBHOOK
 ISSUE_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"})
 MIN_SECRET_LENGTH = 16
 REFRESH_BATCH = 50  # issues read in one search: Jira's limit for reconcileIssues
@@ -180,10 +181,7 @@ def _request_refresh(site: JiraSite, kind: str, jira_id: int) -> None:
 
 
 def _enqueue_refresh(pending_id: int, *, countdown: float) -> None:
-    transaction.on_commit(
-        lambda: current_app.send_task(REFRESH_TASK, args=[pending_id], queue="sync", countdown=countdown),
-        robust=True,
-    )
+    publish_after_commit(REFRESH_TASK, args=[pending_id], queue="sync", countdown=countdown)
 
 
 # --- Refreshing -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from celery import current_app
 from django.db import connection
 
 from fakejira import FakeDataConfig, Fault
+from sync import task_names as sync_task_names
 from sync.jira.errors import RETRYABLE
 from sync.models import SyncLog, SyncRun
 from sync.services import runs
@@ -104,7 +105,7 @@ def test_the_same_step_delivered_twice_concurrently_applies_once(fake_jira_facto
     run = runs.request_sync(project=alpha, full=True).run
     for seq in range(8):  # every early step, published again while the original is in flight
         for _ in range(2):
-            current_app.send_task("sync.run_step", args=[run.id, seq], queue="sync")
+            current_app.send_task(sync_task_names.RUN_STEP, args=[run.id, seq], queue="sync")
         time.sleep(0.15)
 
     done = wait_for_run(run.id, timeout=90)

@@ -15,6 +15,8 @@ from typing import Any
 
 from celery.signals import task_postrun
 
+from sync import task_names as sync_task_names
+
 
 def _marker() -> Path | None:
     path = os.environ.get("FAULTS_KILL_AFTER_COMMIT")
@@ -24,7 +26,7 @@ def _marker() -> Path | None:
 @task_postrun.connect
 def kill_after_commit(sender: Any = None, args: Any = None, **_: Any) -> None:
     marker = _marker()
-    if sender is None or sender.name != "sync.run_step" or marker is None:
+    if sender is None or sender.name != sync_task_names.RUN_STEP or marker is None:
         return
     try:
         steps = int(marker.read_text() or "1")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
 from fakejira import FakeDataConfig
+from sync import task_names as sync_task_names
 from sync.models import JiraSite
 from sync.services import controls
 from tests.fixtures.sync import register, wait_for_run
@@ -46,7 +47,7 @@ def test_the_jira_token_never_appears_in_a_broker_message_or_a_beat_entry(fake_j
     assert run.status == "SUCCEEDED"
     messages = {m.decode() if isinstance(m, bytes) else m for m in seen}
     assert len(messages) >= 5, "the watcher should have caught the run's step messages"
-    assert any("sync.run_step" in m for m in messages)
+    assert any(sync_task_names.RUN_STEP in m for m in messages)
     assert not [m for m in messages if token in m]
     for entry in PeriodicTask.objects.all():
         assert token not in f"{entry.args} {entry.kwargs} {entry.headers}"

@@ -21,6 +21,7 @@ from core.errors import Conflict
 from fakejira import FakeJira
 from notifications.models import Notification
 from notifications.services import route_defaults_install
+from orchestration import task_names as orchestration_task_names
 from orchestration.agents.explore import ExploreAgent
 from orchestration.agents.noop import NoopAgent
 from orchestration.models import AgentExecution, Approval, Event, Orchestration
@@ -284,9 +285,13 @@ def test_duplicate_test_message_is_a_noop(issues, root, worker):
     wait_until(lambda: calls(home, "TEST"), message="TEST to start")
     step = Orchestration.objects.get(id=orchestration.id).step
 
-    current_app.send_task("orchestration.advance", args=[orchestration.id, step], queue="orchestration")
+    current_app.send_task(
+        orchestration_task_names.ADVANCE, args=[orchestration.id, step], queue="orchestration"
+    )
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
-    current_app.send_task("orchestration.advance", args=[orchestration.id, step], queue="orchestration")
+    current_app.send_task(
+        orchestration_task_names.ADVANCE, args=[orchestration.id, step], queue="orchestration"
+    )
     wait_until(lambda: worker.log().count(f"orchestration {orchestration.id} step {step}: duplicate") >= 2)
 
     assert done.status == SUCCEEDED

@@ -10,6 +10,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core.errors import InvalidInput
 from fakejira import Fault
+from sync import task_names as sync_task_names
 from sync.models import Issue, JiraUser, ProjectTrackedUser, SyncJob, SyncLog, SyncRun
 from sync.permissions import can_operate_sync
 from sync.services import controls, runs, schedules
@@ -69,7 +70,7 @@ def test_reschedule_updates_the_projects_own_crontab_in_place(fake_jira):
     crontab = CrontabSchedule.objects.get(id=crontab_id)
     assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("5", "*/2", "mon-fri")
     assert entry_of(beta).crontab.minute == "*/15"  # the other project's clock is untouched
-    assert PeriodicTask.objects.filter(task="sync.scheduled_tick").count() == 2
+    assert PeriodicTask.objects.filter(task=sync_task_names.SCHEDULED_TICK).count() == 2
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission, User
 from django_celery_beat.models import PeriodicTask
 
 from fakejira import Fault
+from sync import task_names as sync_task_names
 from sync.models import ProjectTrackedUser, SyncJob, SyncRun
 from tests.fixtures.sync import register
 
@@ -109,7 +110,7 @@ def test_beats_own_tables_are_for_superusers_only(client, admin_client, alpha):
     staff = User.objects.create_user("staff", password="pw", is_staff=True)
     staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="django_celery_beat"))
     client.force_login(staff)
-    task_id = PeriodicTask.objects.get(task="sync.scheduled_tick").id
+    task_id = PeriodicTask.objects.get(task=sync_task_names.SCHEDULED_TICK).id
 
     assert client.get("/admin/django_celery_beat/periodictask/").status_code == 403
     assert client.get(f"/admin/django_celery_beat/periodictask/{task_id}/change/").status_code == 403

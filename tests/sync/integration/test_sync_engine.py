@@ -11,6 +11,7 @@ from celery import current_app
 from django.conf import settings
 
 from fakejira import FakeDataConfig, Fault
+from sync import task_names as sync_task_names
 from sync.models import Comment, Issue, SyncJob, SyncLog, SyncRun, SyncState, Worklog
 from sync.services import controls, runs
 from tests.fixtures.sync import assert_same, register, stored, sync_and_wait, wait_for_run
@@ -160,7 +161,7 @@ def test_the_same_step_delivered_twice_is_applied_once(fake_jira_factory, celery
     fake.add_fault(Fault(kind="slow", path="/search/jql", delay=0.3, times=None))
     request = runs.request_sync(project=alpha, full=True)
     for _ in range(3):
-        current_app.send_task("sync.run_step", args=[request.run.id, 0], queue="sync")
+        current_app.send_task(sync_task_names.RUN_STEP, args=[request.run.id, 0], queue="sync")
 
     run = wait_for_run(request.run.id)
 

@@ -27,6 +27,7 @@ from django_celery_beat.models import PeriodicTask
 from fakejira import FakeDataConfig, Fault
 from notifications.models import ChannelConfig, Notification, Route
 from sync.models import Project, SyncJob, SyncRun
+from telemetry import task_names as telemetry_task_names
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 from telemetry.services import reminders_send, runs_analyse
 from tests.fixtures.processes import CeleryProcess, Processes
@@ -142,7 +143,7 @@ def tiny(**overrides: Any) -> FakeDataConfig:
 
 def analyse(worker: CeleryProcess, timeout: float = 60) -> None:
     """Run the periodic task on the worker, exactly as beat sends it, and wait until it finished."""
-    task_id = current_app.send_task("telemetry.analyse_runs", queue="telemetry").id
+    task_id = current_app.send_task(telemetry_task_names.ANALYSE_RUNS, queue="telemetry").id
     wait_until(
         lambda: f"[{task_id}] succeeded" in worker.log(),
         timeout=timeout,

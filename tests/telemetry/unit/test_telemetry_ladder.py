@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from telemetry import task_names as telemetry_task_names
 from telemetry.checks import telemetry_settings
 from telemetry.ladder import (
     Alert,
@@ -138,7 +139,7 @@ def test_slow_run_is_compared_with_the_median_of_enough_history():
 def test_the_analyser_is_sent_by_beat_every_minute_on_the_telemetry_queue():
     entry: Any = settings.CELERY_BEAT_SCHEDULE["telemetry-analyse-runs"]
 
-    assert entry["task"] == "telemetry.analyse_runs"
+    assert entry["task"] == telemetry_task_names.ANALYSE_RUNS
     assert entry["schedule"] == settings.TELEMETRY_ANALYSE_INTERVAL == 60.0
     assert entry["options"]["queue"] == "telemetry"
 

@@ -1,0 +1,40 @@
+"""Sync: the Jira client, runs, webhooks and schedules."""
+
+from __future__ import annotations
+
+from jiraplus.env import env_bool, env_float, env_int, env_str
+from jiraplus.settings.data import REDIS_URL
+
+# --- Jira client ----------------------------------------------------------------------------------
+JIRA_CONNECT_TIMEOUT = env_float("JIRA_CONNECT_TIMEOUT", 5.0)
+JIRA_READ_TIMEOUT = env_float("JIRA_READ_TIMEOUT", 30.0)
+JIRA_MAX_ATTEMPTS = env_int("JIRA_MAX_ATTEMPTS", 3)
+JIRA_BACKOFF_BASE = env_float("JIRA_BACKOFF_BASE", 0.5)
+JIRA_BACKOFF_MAX = env_float("JIRA_BACKOFF_MAX", 30.0)
+JIRA_RETRY_AFTER_MAX = env_float("JIRA_RETRY_AFTER_MAX", 120.0)
+JIRA_SITE_RATE = env_float("JIRA_SITE_RATE", 20.0)  # requests per second per site, all workers
+JIRA_SITE_BURST = env_int("JIRA_SITE_BURST", 40)
+JIRA_MAX_RESPONSE_BYTES = env_int("JIRA_MAX_RESPONSE_BYTES", 64 * 1024 * 1024)
+# Admit http:// and private, loopback or link-local Jira addresses (on-prem Data Center, demo, tests).
+JIRAPLUS_ALLOW_PRIVATE_JIRA = env_bool("JIRAPLUS_ALLOW_PRIVATE_JIRA", default=False)
+JIRA_BUDGET_BACKEND = env_str("JIRA_BUDGET_BACKEND") or ("redis" if REDIS_URL else "file")
+
+# --- Sync -----------------------------------------------------------------------------------------
+SYNC_DEFAULT_CRON = env_str("SYNC_DEFAULT_CRON") or "*/15 * * * *"
+SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100)
+SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
+SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
+
+# --- Sync: Jira webhooks -------------------------------------------------------------------------
+WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events within this share a read
+WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
+
+# Seconds between reaper passes over stalled runs (beat).
+SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
+
+# --- Schedules and controls (sync) ----------------------------------------------------------------
+# Seconds field appended to every project's cron by beat. "0" (the only production value) keeps crons
+# minute-granular; tests set e.g. "*/3" so "* * * * *" ticks every 3 seconds.
+SYNC_CRON_SECONDS = env_str("SYNC_CRON_SECONDS") or "0"
