@@ -1,4 +1,4 @@
-"""Jira payloads to plain records: pure functions, no database, no HTTP.
+"""Jira payloads to plain records (``sync.jira.records``): pure functions, no database, no HTTP.
 
 A payload that cannot be stored (no id, unparsable dates) raises ``MalformedPayload`` so the caller can skip
 that one item; a field whose shape changed but still yields a value is mapped leniently and reported in
@@ -7,153 +7,49 @@ that one item; a field whose shape changed but still yields a value is mapped le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sync.jira.adf import adf_to_text
 from sync.jira.dates import parse_jira_datetime
-
-
-class MalformedPayload(ValueError):
-    """One item of a Jira response cannot be stored; the message names the problem."""
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    account_id: str
-    display_name: str = ""
-    email: str = ""
-    account_type: str = ""
-    active: bool = True
-    time_zone: str = ""
-
-
-@dataclass(frozen=True)
-class CommentRecord:
-    jira_id: int
-    author: str | None
-    update_author: str | None
-    created: datetime
-    updated: datetime
-    body_adf: Any
-    body_text: str
-    visibility: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class WorklogRecord:
-    jira_id: int
-    issue_jira_id: int | None
-    author: str | None
-    update_author: str | None
-    created: datetime
-    updated: datetime
-    started: datetime
-    time_spent_seconds: int
-    comment_adf: Any
-    comment_text: str
-    visibility: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class ChangeRecord:
-    """One item of a changelog history; ``item_index`` is its position in the history."""
-
-    history_id: int
-    item_index: int
-    author: str | None
-    created: datetime
-    field: str
-    field_type: str
-    field_id: str
-    from_value: str | None
-    from_string: str | None
-    to_value: str | None
-    to_string: str | None
-
-
-@dataclass(frozen=True)
-class SprintRecord:
-    jira_id: int
-    name: str
-    state: str = ""
-    board_id: int | None = None
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    complete_date: datetime | None = None
-    goal: str = ""
-
-
-@dataclass
-class IssueRecord:
-    jira_id: int
-    key: str
-    project_jira_id: int | None
-    summary: str
-    status: str
-    status_category: str
-    priority: str | None
-    issue_type: str
-    assignee: str | None
-    reporter: str | None
-    parent_jira_id: int | None
-    labels: list[str]
-    story_points: float | None
-    created: datetime
-    updated: datetime
-    resolved: datetime | None
-    description_adf: Any
-    description_text: str
-    raw: dict[str, Any]
-    sprints: list[SprintRecord]
-    comments: list[CommentRecord]
-    comment_total: int
-    worklogs: list[WorklogRecord]
-    worklog_total: int
-    changes: list[ChangeRecord] = field(default_factory=list)
-    history_count: int = 0  # histories embedded (each holds one or more changes)
-    history_total: int = 0  # histories Jira has for the issue
-    users: list[UserRecord] = field(default_factory=list)
-    schema_warnings: list[str] = field(default_factory=list)
-
-    @property
-    def comments_complete(self) -> bool:
-        return len(self.comments) >= self.comment_total
-
-    @property
-    def worklogs_complete(self) -> bool:
-        return len(self.worklogs) >= self.worklog_total
-
-    @property
-    def changelog_complete(self) -> bool:
-        return self.history_count >= self.history_total
-
-
-# Fields the sync stores: asking Jira for exactly these keeps pages small (request economy).
-BASE_FIELDS = (
-    "summary",
-    "status",
-    "priority",
-    "issuetype",
-    "assignee",
-    "reporter",
-    "parent",
-    "labels",
-    "created",
-    "updated",
-    "resolutiondate",
-    "description",
-    "comment",
-    "worklog",
-    "project",
+from sync.jira.fields import (
+    BASE_FIELDS,
+    MODELLED_FIELDS,
+    SPRINT_FIELD_SCHEMA,
+    discover_custom_fields,
+    search_fields,
 )
-MODELLED_FIELDS = frozenset(BASE_FIELDS)
+from sync.jira.records import (
+    ChangeRecord,
+    CommentRecord,
+    IssueRecord,
+    MalformedPayload,
+    SprintRecord,
+    UserRecord,
+    WorklogRecord,
+)
 
-
-def search_fields(*, sprint_field: str, story_points_field: str) -> list[str]:
-    return [*BASE_FIELDS, *(f for f in (sprint_field, story_points_field) if f)]
+__all__ = [
+    "BASE_FIELDS",
+    "MODELLED_FIELDS",
+    "SPRINT_FIELD_SCHEMA",
+    "ChangeRecord",
+    "CommentRecord",
+    "IssueRecord",
+    "MalformedPayload",
+    "SprintRecord",
+    "UserRecord",
+    "WorklogRecord",
+    "discover_custom_fields",
+    "map_changelog",
+    "map_comment",
+    "map_history",
+    "map_issue",
+    "map_sprint",
+    "map_user",
+    "map_worklog",
+    "search_fields",
+]
 
 
 def _datetime(value: Any, what: str) -> datetime:
@@ -406,19 +302,3 @@ def map_issue(payload: Any, *, sprint_field: str = "", story_points_field: str =
     )
     record.users = list(users.values())
     return record
-
-
-SPRINT_FIELD_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
-_STORY_POINT_NAMES = {"story point estimate", "story points"}
-
-
-def discover_custom_fields(fields: Sequence[dict[str, Any]]) -> tuple[str, str]:
-    """The site's sprint and story-point field ids (they differ between sites), '' when absent."""
-    sprint = points = ""
-    for item in fields:
-        schema = item.get("schema") or {}
-        if not sprint and schema.get("custom") == SPRINT_FIELD_SCHEMA:
-            sprint = str(item.get("id", ""))
-        if not points and str(item.get("name", "")).strip().lower() in _STORY_POINT_NAMES:
-            points = str(item.get("id", ""))
-    return sprint, points

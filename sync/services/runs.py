@@ -8,7 +8,6 @@ The database is the memory: a Celery message only says "do step ``seq`` of run X
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
+from core import leases
 from core.publish import publish_after_commit
 from sync import task_names
 from sync.models import (
@@ -112,34 +112,34 @@ def request_sync(
     return SyncRequest(run=run, created=True)
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+
+
 def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
     """Take the run's lease for step ``seq``; None when this delivery is a duplicate or stale."""
-    token = uuid.uuid4().hex
     now = timezone.now()
     with step_transaction():
-        claimed = (
-            SyncRun.objects.filter(id=run_id, seq=seq, status__in=ACTIVE_RUN_STATUSES)
-            .filter(Q(lease_token="") | Q(lease_expires_at__lt=now))
-            .update(
-                status=RunStatus.RUNNING,
-                lease_token=token,
-                lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
-                heartbeat_at=now,
-                started_at=Case(
-                    When(started_at__isnull=True, then=Value(now)),
-                    default=F("started_at"),
-                    output_field=DateTimeField(),
-                ),
-                # A new attempt is a first start or a takeover from a worker whose lease expired.
-                attempt=Case(
-                    When(status=RunStatus.QUEUED, then=Value(1)),
-                    When(lease_token="", then=F("attempt")),
-                    default=F("attempt") + 1,
-                    output_field=PositiveIntegerField(),
-                ),
-            )
+        token = leases.claim(
+            SyncRun.objects.filter(id=run_id, seq=seq, status__in=ACTIVE_RUN_STATUSES),
+            duration=_lease(),
+            now=now,
+            status=RunStatus.RUNNING,
+            heartbeat_at=now,
+            started_at=Case(
+                When(started_at__isnull=True, then=Value(now)),
+                default=F("started_at"),
+                output_field=DateTimeField(),
+            ),
+            # A new attempt is a first start or a takeover from a worker whose lease expired.
+            attempt=Case(
+                When(status=RunStatus.QUEUED, then=Value(1)),
+                When(lease_token="", then=F("attempt")),
+                default=F("attempt") + 1,
+                output_field=PositiveIntegerField(),
+            ),
         )
-    if not claimed:
+    if token is None:
         return None
     return SyncRun.objects.select_related("project__site", "project__sync_job").get(id=run_id), token
 
@@ -147,10 +147,9 @@ def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
 def renew(run: SyncRun, token: str) -> None:
     """Heartbeat inside a long step; raises LeaseLost when a takeover happened."""
     now = timezone.now()
-    renewed = SyncRun.objects.filter(id=run.id, lease_token=token).update(
-        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-    )
-    if not renewed:
+    if not leases.renew(
+        SyncRun.objects.filter(id=run.id), token, duration=_lease(), now=now, heartbeat_at=now
+    ):
         raise LeaseLost(run.id)
 
 
@@ -166,10 +165,10 @@ def advance(run: SyncRun, token: str, **changes: Any) -> None:
     changes.setdefault("http_requests", run.http_requests)
     changes.setdefault("request_total", run.request_total)
     changes.setdefault("jira_ms", run.jira_ms)
-    updated = SyncRun.objects.filter(id=run.id, lease_token=token, seq=run.seq).update(
+    updated = leases.release(
+        SyncRun.objects.filter(id=run.id, seq=run.seq),
+        token,
         seq=F("seq") + 1,
-        lease_token="",
-        lease_expires_at=None,
         heartbeat_at=timezone.now(),
         **changes,
     )
@@ -180,9 +179,7 @@ def advance(run: SyncRun, token: str, **changes: Any) -> None:
 
 def release(run: SyncRun, token: str, **changes: Any) -> None:
     """Give the lease back without moving on (the same step will be retried)."""
-    SyncRun.objects.filter(id=run.id, lease_token=token).update(
-        lease_token="", lease_expires_at=None, **changes
-    )
+    leases.release(SyncRun.objects.filter(id=run.id), token, **changes)
 
 
 def log(run: SyncRun, level: str, message: str, /, **details: Any) -> None:
@@ -331,7 +328,7 @@ def reap(*, stale_after: timedelta | None = None) -> list[int]:
     revived = []
     for run_id, seq in (
         SyncRun.objects.filter(status__in=ACTIVE_RUN_STATUSES)
-        .filter(Q(lease_expires_at__lt=now) | Q(lease_token="", heartbeat_at__lt=now - stale_after))
+        .filter(leases.LEASE.expired(now) | Q(lease_token="", heartbeat_at__lt=now - stale_after))
         .values_list("id", "seq")
     ):
         with transaction.atomic():

@@ -1,0 +1,103 @@
+"""Jira's pagination styles, walked one page at a time and stopped on what Jira says (``isLast``,
+``total``, a missing ``nextPageToken``, ``lastPage``), never on a page size we assumed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sync.jira.shapes import JSON, expect_dict, expect_list, schema_error
+
+Get = Callable[[str, dict[str, Any]], JSON]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    issues: list[dict[str, Any]]
+    next_page_token: str | None
+    is_last: bool
+
+
+@dataclass(frozen=True)
+class WorklogFeedPage:
+    values: list[dict[str, Any]]
+    since: int
+    until: int
+    last_page: bool
+
+
+def walk_start_at(
+    get: Get,
+    path: str,
+    params: dict[str, Any],
+    *,
+    items_key: str | None,
+    page_size: int,
+    start_at: int = 0,
+) -> Iterator[list[dict[str, Any]]]:
+    """Walk ``startAt`` pages: stop on ``isLast``, on reaching ``total``, or on an empty page.
+
+    A page shorter than asked is not the end (Jira caps and filters pages as it likes), so a
+    bare list endpoint costs one extra, empty request at the end.
+    """
+    start = start_at
+    while True:
+        data = get(path, {**params, "startAt": start, "maxResults": page_size})
+        is_last: Any = None
+        total: Any = None
+        if items_key is None:
+            items = expect_list(data, path)
+        else:
+            container = expect_dict(data, path)
+            items = expect_list(container.get(items_key), f"{path} {items_key}")
+            is_last, total = container.get("isLast"), container.get("total")
+        if items:
+            yield items
+        start += len(items)
+        if not items or is_last is True:
+            return
+        if is_last is None and isinstance(total, int) and start >= total:
+            return
+
+
+def walk_tokens(fetch: Callable[[str | None], SearchPage]) -> Iterator[SearchPage]:
+    """Follow ``nextPageToken`` from the first page (``fetch(None)``) to the last."""
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = fetch(token)
+        yield page
+        if page.is_last or page.next_page_token is None:
+            return
+        if page.next_page_token in seen:  # a loop would sync forever
+            raise schema_error("search", "a fresh nextPageToken")
+        seen.add(page.next_page_token)
+        token = page.next_page_token
+
+
+def walk_feed(get: Get, path: str, since_ms: int) -> Iterator[WorklogFeedPage]:
+    """A worklog change feed from ``since_ms``: pages chained by ``since`` until ``lastPage``."""
+    since = int(since_ms)
+    while True:
+        data = expect_dict(get(path, {"since": since}), path)
+        values = data.get("values")
+        if not isinstance(values, list):
+            raise schema_error(path, "values")
+        last_page = bool(data.get("lastPage", True))
+        until = int(data.get("until") or since)
+        yield WorklogFeedPage(values, since, until, last_page)
+        following = next_since(data.get("nextPage"), until)
+        if last_page or following is None or following <= since:
+            return
+        since = following
+
+
+def next_since(next_page: Any, until: int) -> int | None:
+    """The ``since`` of the feed's next page: from its ``nextPage`` URL, else ``until``."""
+    if isinstance(next_page, str) and next_page:
+        values = parse_qs(urlsplit(next_page).query).get("since")
+        if values and values[0].isdigit():
+            return int(values[0])
+    return until or None
