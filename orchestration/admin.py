@@ -12,6 +12,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.interfaces.admin import actor, operate
+from core.interfaces.fields import model_fields
+from orchestration import fieldmaps
 from orchestration.models import Approval, Orchestration, PhaseExecution
 from orchestration.permissions import can_operate_orchestration
 from orchestration.services import controls
@@ -21,9 +23,11 @@ _DENIED = "You need the orchestration.operate_orchestration permission"
 
 class PhaseInline(admin.TabularInline):
     model = PhaseExecution
-    fields = readonly_fields = (
-        "phase", "iteration", "attempt", "state", "error_code", "worker", "started_at", "finished_at",
-    )  # fmt: skip
+    fields = readonly_fields = model_fields(
+        fieldmaps.PHASE_EXECUTION.only(
+            "phase", "iteration", "attempt", "state", "error_code", "worker", "started_at", "finished_at"
+        )
+    )
     extra = 0
     can_delete = False
     show_change_link = False
@@ -34,7 +38,7 @@ class PhaseInline(admin.TabularInline):
 
 class ApprovalInline(admin.TabularInline):
     model = Approval
-    fields = readonly_fields = ("phase", "requested_at", "decision", "decided_by", "decided_at", "comment")
+    fields = readonly_fields = model_fields(fieldmaps.APPROVAL, rest=True)  # what REST shows, no row id
     extra = 0
     can_delete = False
 

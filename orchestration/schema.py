@@ -13,8 +13,9 @@ import graphene
 from graphene_django import DjangoObjectType
 
 from core.errors import InvalidInput, PermissionDenied
+from core.interfaces.fields import graphene_fields, graphql_kwargs
 from core.interfaces.graphql import Error, control_payload
-from orchestration import selectors
+from orchestration import fieldmaps, selectors
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from orchestration.permissions import can_operate_orchestration
 from orchestration.services import controls
@@ -26,23 +27,18 @@ class AgentExecutionType(DjangoObjectType):
     class Meta:
         model = AgentExecution
         name = "OrchestrationAgentExecution"
-        fields = [
-            "id", "agent", "attempt", "status", "duration_ms", "result", "error_code", "error_type",
-            "error_message", "input_tokens", "output_tokens", "cost_usd", "started_at", "finished_at",
-        ]  # fmt: skip
+        fields = graphene_fields(fieldmaps.AGENT_EXECUTION)
 
 
 class PhaseExecutionType(DjangoObjectType):
-    agents = graphene.List(graphene.NonNull(AgentExecutionType), required=True)
+    agents = graphene.List(
+        graphene.NonNull(AgentExecutionType), **graphql_kwargs(fieldmaps.PHASE_EXECUTION, "agents")
+    )
 
     class Meta:
         model = PhaseExecution
         name = "OrchestrationPhase"
-        fields = [
-            "id", "phase", "iteration", "attempt", "state", "idempotency_key", "checkpoint", "output",
-            "artifacts", "error_code", "error_message", "worker", "next_attempt_at", "started_at",
-            "finished_at",
-        ]  # fmt: skip
+        fields = graphene_fields(fieldmaps.PHASE_EXECUTION)
 
     @staticmethod
     def resolve_agents(root: PhaseExecution, info: graphene.ResolveInfo) -> list[AgentExecution]:
@@ -53,31 +49,32 @@ class ApprovalType(DjangoObjectType):
     class Meta:
         model = Approval
         name = "OrchestrationApproval"
-        fields = ["id", "phase", "requested_at", "decision", "decided_by", "decided_at", "comment"]
+        fields = graphene_fields(fieldmaps.APPROVAL)
 
 
 class EventType(DjangoObjectType):
     class Meta:
         model = Event
         name = "OrchestrationEvent"
-        fields = ["seq", "type", "payload", "actor", "correlation_id", "created_at"]
+        fields = graphene_fields(fieldmaps.EVENT)
 
 
 class OrchestrationType(DjangoObjectType):
-    project_key = graphene.String(required=True)
-    phases = graphene.List(graphene.NonNull(PhaseExecutionType), required=True)
-    approvals = graphene.List(graphene.NonNull(ApprovalType), required=True)
-    events = graphene.List(graphene.NonNull(EventType), required=True)
+    project_key = graphene.String(**graphql_kwargs(fieldmaps.ORCHESTRATION_DETAIL, "project_key"))
+    phases = graphene.List(
+        graphene.NonNull(PhaseExecutionType), **graphql_kwargs(fieldmaps.ORCHESTRATION_DETAIL, "phases")
+    )
+    approvals = graphene.List(
+        graphene.NonNull(ApprovalType), **graphql_kwargs(fieldmaps.ORCHESTRATION_DETAIL, "approvals")
+    )
+    events = graphene.List(
+        graphene.NonNull(EventType), **graphql_kwargs(fieldmaps.ORCHESTRATION_DETAIL, "events")
+    )
 
     class Meta:
         model = Orchestration
         name = "Orchestration"
-        fields = [
-            "id", "issue_key", "status", "current_phase", "auto_proceed", "gates", "max_fix_attempts",
-            "fix_attempts", "requested_by", "correlation_id", "worker", "next_attempt_at", "cancel_requested",
-            "pause_requested", "deadline_at", "error_code", "error_message", "created_at", "started_at",
-            "finished_at",
-        ]  # fmt: skip
+        fields = graphene_fields(fieldmaps.ORCHESTRATION_DETAIL)
 
     @staticmethod
     def resolve_project_key(root: Orchestration, info: graphene.ResolveInfo) -> str:

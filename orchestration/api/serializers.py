@@ -4,52 +4,43 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.interfaces.fields import serializer_fields
+from orchestration import fieldmaps
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 
 
 class AgentExecutionSerializer(serializers.ModelSerializer[AgentExecution]):
     class Meta:
-        model = AgentExecution
-        fields = [
-            "agent", "attempt", "status", "duration_ms", "result", "error_code", "error_type",
-            "error_message", "input_tokens", "output_tokens", "cost_usd", "started_at", "finished_at",
-        ]  # fmt: skip
+        model = fieldmaps.AGENT_EXECUTION.model
+        fields = serializer_fields(fieldmaps.AGENT_EXECUTION)
 
 
 class PhaseExecutionSerializer(serializers.ModelSerializer[PhaseExecution]):
     agents = AgentExecutionSerializer(many=True, read_only=True)
 
     class Meta:
-        model = PhaseExecution
-        fields = [
-            "phase", "iteration", "attempt", "state", "idempotency_key", "checkpoint", "output", "artifacts",
-            "error_code", "error_message", "worker", "next_attempt_at", "started_at", "finished_at", "agents",
-        ]  # fmt: skip
+        model = fieldmaps.PHASE_EXECUTION.model
+        fields = serializer_fields(fieldmaps.PHASE_EXECUTION)
 
 
 class ApprovalSerializer(serializers.ModelSerializer[Approval]):
     class Meta:
-        model = Approval
-        fields = ["phase", "requested_at", "decision", "decided_by", "decided_at", "comment"]
+        model = fieldmaps.APPROVAL.model
+        fields = serializer_fields(fieldmaps.APPROVAL)
 
 
 class EventSerializer(serializers.ModelSerializer[Event]):
     class Meta:
-        model = Event
-        fields = ["seq", "type", "payload", "actor", "correlation_id", "created_at"]
+        model = fieldmaps.EVENT.model
+        fields = serializer_fields(fieldmaps.EVENT)
 
 
 class OrchestrationSerializer(serializers.ModelSerializer[Orchestration]):
-    project_key = serializers.CharField(source="project.key", read_only=True)
+    project_key = serializers.CharField(source=fieldmaps.ORCHESTRATION.source("project_key"), read_only=True)
 
     class Meta:
-        model = Orchestration
-        fields = [
-            "id", "issue_key", "project_key", "status", "current_phase", "auto_proceed", "gates",
-            "max_fix_attempts", "fix_attempts", "requested_by", "correlation_id", "worker", "next_attempt_at",
-            "cancel_requested", "pause_requested", "deadline_at", "error_code", "error_message", "created_at",
-            "started_at", "finished_at",
-        ]  # fmt: skip
+        model = fieldmaps.ORCHESTRATION.model
+        fields = serializer_fields(fieldmaps.ORCHESTRATION)
 
 
 class OrchestrationDetailSerializer(OrchestrationSerializer):
@@ -58,7 +49,7 @@ class OrchestrationDetailSerializer(OrchestrationSerializer):
     events = EventSerializer(many=True, read_only=True)
 
     class Meta(OrchestrationSerializer.Meta):
-        fields = [*OrchestrationSerializer.Meta.fields, "phases", "approvals", "events"]
+        fields = serializer_fields(fieldmaps.ORCHESTRATION_DETAIL)
 
 
 class StartSerializer(serializers.Serializer[None]):

@@ -17,6 +17,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.errors import ServiceError
+from core.interfaces.fields import serializer_fields
+from sync import fieldmaps
 from sync.admin.console import actor, cron_html, operate
 from sync.models import Project, SyncJob, SyncRun
 from sync.permissions import can_operate_sync
@@ -64,18 +66,11 @@ class SyncJobAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "project__site"]
     list_select_related = ["project__site"]
+    # What REST shows of a job, by the same names (each a model attribute), but the ids.
     readonly_fields = [
-        "project",
-        "status",
-        "cron",
-        "effective_cron",
-        "time_zone",
-        "paused_note",
-        "paused_by",
-        "paused_at",
-        "last_run_at",
-        "next_run_at",
-        "last_error_code",
+        name
+        for name in serializer_fields(fieldmaps.SYNC_JOB)
+        if name not in ("id", "workflow_id", "schedule_id")
     ]
     exclude = ["periodic_task"]
     actions = ["start", "start_full", "pause", "resume", "trigger"]

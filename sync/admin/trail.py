@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.interfaces.fields import model_fields
+from sync import fieldmaps
 from sync.models import SyncLog, SyncRun, SyncState
 
 
@@ -42,7 +44,7 @@ class SyncLogAdmin(admin.ModelAdmin):
     list_display = ["created_at", "project", "run", "level", "message"]
     list_filter = ["level"]
     list_select_related = ["project"]
-    readonly_fields = ["project", "run", "level", "message", "details", "created_at"]
+    readonly_fields = ["project", *(name for name in model_fields(fieldmaps.SYNC_LOG) if name != "id")]
 
 
 # --- Beat's own tables: superusers only (editing them bypasses the schedule service) ----------------

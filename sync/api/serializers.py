@@ -6,70 +6,54 @@ from typing import Any
 
 from rest_framework import serializers
 
-from sync import models, selectors
+from core.interfaces.fields import serializer_fields
+from sync import fieldmaps, models, selectors
 
 
 class UserSerializer(serializers.ModelSerializer[models.JiraUser]):
     class Meta:
-        model = models.JiraUser
-        fields = ("account_id", "display_name", "active", "account_type")
+        model = fieldmaps.USER.model
+        fields = serializer_fields(fieldmaps.USER)
 
 
 class SprintSerializer(serializers.ModelSerializer[models.Sprint]):
-    id = serializers.IntegerField(source="jira_id")
+    id = serializers.IntegerField(source=fieldmaps.SPRINT.source("id"))
 
     class Meta:
-        model = models.Sprint
-        fields = ("id", "board_id", "name", "state", "start_date", "end_date", "complete_date", "goal")
+        model = fieldmaps.SPRINT.model
+        fields = serializer_fields(fieldmaps.SPRINT)
 
 
 class CommentSerializer(serializers.ModelSerializer[models.Comment]):
-    id = serializers.CharField(source="jira_id")
+    id = serializers.CharField(source=fieldmaps.COMMENT.source("id"))
     author = UserSerializer(allow_null=True)
-    body = serializers.CharField(source="body_text")
+    body = serializers.CharField(source=fieldmaps.COMMENT.source("body"))
 
     class Meta:
-        model = models.Comment
-        fields = ("id", "author", "body", "body_adf", "created", "updated")
+        model = fieldmaps.COMMENT.model
+        fields = serializer_fields(fieldmaps.COMMENT)
 
 
 class WorklogSerializer(serializers.ModelSerializer[models.Worklog]):
-    id = serializers.CharField(source="jira_id")
+    id = serializers.CharField(source=fieldmaps.WORKLOG.source("id"))
     author = UserSerializer(allow_null=True)
-    comment = serializers.CharField(source="comment_text")
+    comment = serializers.CharField(source=fieldmaps.WORKLOG.source("comment"))
 
     class Meta:
-        model = models.Worklog
-        fields = ("id", "author", "time_spent_seconds", "started", "created", "updated", "comment")
+        model = fieldmaps.WORKLOG.model
+        fields = serializer_fields(fieldmaps.WORKLOG)
 
 
 class IssueSerializer(serializers.ModelSerializer[models.Issue]):
-    id = serializers.CharField(source="jira_id")
+    id = serializers.CharField(source=fieldmaps.ISSUE.source("id"))
     assignee = UserSerializer(allow_null=True)
     reporter = UserSerializer(allow_null=True)
     parent_id = serializers.SerializerMethodField()
     sprint_ids = serializers.SerializerMethodField()
 
     class Meta:
-        model = models.Issue
-        fields = (
-            "id",
-            "key",
-            "summary",
-            "status",
-            "status_category",
-            "priority",
-            "issue_type",
-            "labels",
-            "story_points",
-            "created",
-            "updated",
-            "resolved",
-            "assignee",
-            "reporter",
-            "parent_id",
-            "sprint_ids",
-        )
+        model = fieldmaps.ISSUE.model
+        fields = serializer_fields(fieldmaps.ISSUE)
 
     def get_parent_id(self, issue: models.Issue) -> str | None:
         return None if issue.parent_jira_id is None else str(issue.parent_jira_id)
@@ -80,19 +64,12 @@ class IssueSerializer(serializers.ModelSerializer[models.Issue]):
 
 class IssueDetailSerializer(IssueSerializer):
     sprint = serializers.SerializerMethodField()
-    sprints = SprintSerializer(many=True, source="prefetched_sprints")
-    comments = CommentSerializer(many=True, source="prefetched_comments")
-    worklogs = WorklogSerializer(many=True, source="prefetched_worklogs")
+    sprints = SprintSerializer(many=True, source=fieldmaps.ISSUE_DETAIL.source("sprints"))
+    comments = CommentSerializer(many=True, source=fieldmaps.ISSUE_DETAIL.source("comments"))
+    worklogs = WorklogSerializer(many=True, source=fieldmaps.ISSUE_DETAIL.source("worklogs"))
 
     class Meta(IssueSerializer.Meta):
-        fields: tuple[str, ...] = (  # type: ignore[assignment]
-            *IssueSerializer.Meta.fields,
-            "description_text",
-            "sprint",
-            "sprints",
-            "comments",
-            "worklogs",
-        )
+        fields = serializer_fields(fieldmaps.ISSUE_DETAIL)
 
     def get_sprint(self, issue: models.Issue) -> dict[str, Any] | None:
         sprint = selectors.current_sprint(issue)
@@ -100,81 +77,47 @@ class IssueDetailSerializer(IssueSerializer):
 
 
 class SyncJobSerializer(serializers.ModelSerializer[models.SyncJob]):
-    project = serializers.CharField(source="project.key")
+    project = serializers.CharField(source=fieldmaps.SYNC_JOB.source("project"))
     effective_cron = serializers.SerializerMethodField()
-    workflow_id = serializers.IntegerField(source="workflow_run_id", allow_null=True, default=None)
-    schedule_id = serializers.IntegerField(source="periodic_task_id", allow_null=True)
+    workflow_id = serializers.IntegerField(
+        source=fieldmaps.SYNC_JOB.source("workflow_id"), allow_null=True, default=None
+    )
+    schedule_id = serializers.IntegerField(source=fieldmaps.SYNC_JOB.source("schedule_id"), allow_null=True)
 
     class Meta:
-        model = models.SyncJob
-        fields = (
-            "id",
-            "project",
-            "status",
-            "cron",
-            "effective_cron",
-            "time_zone",
-            "workflow_id",
-            "schedule_id",
-            "paused_note",
-            "paused_by",
-            "paused_at",
-            "last_run_at",
-            "next_run_at",
-            "last_error_code",
-        )
+        model = fieldmaps.SYNC_JOB.model
+        fields = serializer_fields(fieldmaps.SYNC_JOB)
 
     def get_effective_cron(self, job: models.SyncJob) -> str:
-        return job.effective_cron or job.cron
+        return job.active_cron
 
 
 class ProjectSerializer(serializers.ModelSerializer[models.Project]):
-    id = serializers.CharField(source="jira_id")
-    site = serializers.CharField(source="site.name")
+    id = serializers.CharField(source=fieldmaps.PROJECT.source("id"))
+    site = serializers.CharField(source=fieldmaps.PROJECT.source("site"))
     sync_job = SyncJobSerializer(allow_null=True)
 
     class Meta:
-        model = models.Project
-        fields = ("id", "key", "name", "site", "sync_job")
+        model = fieldmaps.PROJECT.model
+        fields = serializer_fields(fieldmaps.PROJECT)
 
 
 class SyncStateSerializer(serializers.ModelSerializer[models.SyncState]):
     class Meta:
-        model = models.SyncState
-        fields = ("entity", "status", "last_sync_time", "last_error_code", "updated_at")
+        model = fieldmaps.SYNC_STATE.model
+        fields = serializer_fields(fieldmaps.SYNC_STATE)
 
 
 class SyncRunSerializer(serializers.ModelSerializer[models.SyncRun]):
     class Meta:
-        model = models.SyncRun
-        fields = (
-            "id",
-            "status",
-            "trigger",
-            "full",
-            "account_ids",
-            "step",
-            "window_start",
-            "window_end",
-            "issues_done",
-            "approx_total",
-            "counts",
-            "request_total",
-            "coalesced",
-            "attempt",
-            "error_code",
-            "error_message",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "duration_ms",
-        )
+        model = fieldmaps.SYNC_RUN.model
+        fields = serializer_fields(fieldmaps.SYNC_RUN)
 
 
 class SyncLogSerializer(serializers.ModelSerializer[models.SyncLog]):
     class Meta:
-        model = models.SyncLog
-        fields = ("id", "run_id", "level", "message", "details", "created_at")
+        model = fieldmaps.SYNC_LOG.model
+        fields = serializer_fields(fieldmaps.SYNC_LOG)
 
 
 # --- Inputs --------------------------------------------------------------------------------------
@@ -243,22 +186,14 @@ class ControlResultSerializer(serializers.Serializer[dict[str, Any]]):
 class IssueChangeSerializer(serializers.ModelSerializer[models.IssueChange]):
     history_id = serializers.CharField()
     author = UserSerializer(allow_null=True)
-    # "from" is a Python keyword: the field is renamed in to_representation.
+    # "from" is a Python keyword: declared as from_value, renamed in to_representation.
     from_value = serializers.CharField(allow_null=True)
-    to = serializers.CharField(source="to_value", allow_null=True)
+    to = serializers.CharField(source=fieldmaps.ISSUE_CHANGE.source("to"), allow_null=True)
 
     class Meta:
-        model = models.IssueChange
-        fields = (
-            "history_id",
-            "created",
-            "author",
-            "field",
-            "field_type",
-            "from_value",
-            "to",
-            "from_string",
-            "to_string",
+        model = fieldmaps.ISSUE_CHANGE.model
+        fields = tuple(
+            "from_value" if name == "from" else name for name in serializer_fields(fieldmaps.ISSUE_CHANGE)
         )
 
     def to_representation(self, instance: models.IssueChange) -> dict[str, Any]:
@@ -268,13 +203,13 @@ class IssueChangeSerializer(serializers.ModelSerializer[models.IssueChange]):
 
 
 class IssueHistorySerializer(serializers.ModelSerializer[models.Issue]):
-    id = serializers.CharField(source="jira_id")
-    history = IssueChangeSerializer(source="prefetched_changes", many=True)
+    id = serializers.CharField(source=fieldmaps.ISSUE_HISTORY.source("id"))
+    history = IssueChangeSerializer(source=fieldmaps.ISSUE_HISTORY.source("history"), many=True)
     time_in_status = serializers.SerializerMethodField()
 
     class Meta:
-        model = models.Issue
-        fields = ("id", "key", "created", "status", "time_in_status", "history")
+        model = fieldmaps.ISSUE_HISTORY.model
+        fields = serializer_fields(fieldmaps.ISSUE_HISTORY)
 
     def get_time_in_status(self, issue: models.Issue) -> list[dict[str, Any]]:
         return [{"status": t.status, "seconds": t.seconds} for t in selectors.time_in_status(issue)]

@@ -11,7 +11,8 @@ import graphene
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoObjectType
 
-from sync import models, selectors
+from core.interfaces.fields import graphene_fields, graphql_kwargs
+from sync import fieldmaps, models, selectors
 
 # --- Enums --------------------------------------------------------------------------------------------
 
@@ -30,28 +31,23 @@ def _choice(value: str) -> str:
 
 
 class User(DjangoObjectType):
-    account_id = graphene.String(required=True)
-    display_name = graphene.String(required=True)
-    active = graphene.Boolean(required=True)
-    account_type = graphene.String(required=True)
+    account_id = graphene.String(**graphql_kwargs(fieldmaps.USER, "account_id"))
+    display_name = graphene.String(**graphql_kwargs(fieldmaps.USER, "display_name"))
+    active = graphene.Boolean(**graphql_kwargs(fieldmaps.USER, "active"))
+    account_type = graphene.String(**graphql_kwargs(fieldmaps.USER, "account_type"))
 
     class Meta:
         model = models.JiraUser
-        fields = ("account_id", "display_name", "active", "account_type")
-
-
-def _author(user: models.JiraUser | None) -> models.JiraUser:
-    # Jira may return an item whose author account was removed; the contract promises a User.
-    return user or models.JiraUser(account_id="", display_name="Unknown user", active=False)
+        fields = graphene_fields(fieldmaps.USER)
 
 
 class Sprint(DjangoObjectType):
-    id = graphene.ID(required=True, description="Jira's sprint id.")
-    board_id = graphene.ID()
+    id = graphene.ID(**graphql_kwargs(fieldmaps.SPRINT, "id"))
+    board_id = graphene.ID(**graphql_kwargs(fieldmaps.SPRINT, "board_id"))
 
     class Meta:
         model = models.Sprint
-        fields = ("name", "state", "start_date", "end_date", "complete_date", "goal")
+        fields = graphene_fields(fieldmaps.SPRINT)
         convert_choices_to_enum = False
 
     @staticmethod
@@ -64,22 +60,18 @@ class Sprint(DjangoObjectType):
 
 
 class Comment(DjangoObjectType):
-    id = graphene.ID(required=True, description="Jira's comment id.")
-    author = graphene.Field(User, required=True)
-    body = graphene.String(required=True, description="Plain text of the comment.")
-    body_adf = GenericScalar(description="The comment as Jira's document format (JSON).")
+    id = graphene.ID(**graphql_kwargs(fieldmaps.COMMENT, "id"))
+    author = graphene.Field(User, **graphql_kwargs(fieldmaps.COMMENT, "author"))
+    body = graphene.String(**graphql_kwargs(fieldmaps.COMMENT, "body"))
+    body_adf = GenericScalar(**graphql_kwargs(fieldmaps.COMMENT, "body_adf"))
 
     class Meta:
         model = models.Comment
-        fields = ("created", "updated")
+        fields = graphene_fields(fieldmaps.COMMENT)
 
     @staticmethod
     def resolve_id(root: models.Comment, info: graphene.ResolveInfo) -> str:
         return str(root.jira_id)
-
-    @staticmethod
-    def resolve_author(root: models.Comment, info: graphene.ResolveInfo) -> models.JiraUser:
-        return _author(root.author)
 
     @staticmethod
     def resolve_body(root: models.Comment, info: graphene.ResolveInfo) -> str:
@@ -91,22 +83,18 @@ class Comment(DjangoObjectType):
 
 
 class Worklog(DjangoObjectType):
-    id = graphene.ID(required=True, description="Jira's worklog id.")
-    author = graphene.Field(User, required=True)
-    time_spent = graphene.Int(required=True, description="Seconds.")
-    comment = graphene.String(required=True, description="Plain text of the worklog's comment.")
+    id = graphene.ID(**graphql_kwargs(fieldmaps.WORKLOG, "id"))
+    author = graphene.Field(User, **graphql_kwargs(fieldmaps.WORKLOG, "author"))
+    time_spent = graphene.Int(**graphql_kwargs(fieldmaps.WORKLOG, "time_spent"))
+    comment = graphene.String(**graphql_kwargs(fieldmaps.WORKLOG, "comment"))
 
     class Meta:
         model = models.Worklog
-        fields = ("started", "created", "updated")
+        fields = graphene_fields(fieldmaps.WORKLOG)
 
     @staticmethod
     def resolve_id(root: models.Worklog, info: graphene.ResolveInfo) -> str:
         return str(root.jira_id)
-
-    @staticmethod
-    def resolve_author(root: models.Worklog, info: graphene.ResolveInfo) -> models.JiraUser:
-        return _author(root.author)
 
     @staticmethod
     def resolve_time_spent(root: models.Worklog, info: graphene.ResolveInfo) -> int:
@@ -120,20 +108,18 @@ class Worklog(DjangoObjectType):
 class IssueChange(DjangoObjectType):
     """One field change from the issue's Jira changelog: ids in from/to, display text in *String."""
 
-    id = graphene.ID(
-        required=True, description="Jira's changelog history id (a history may change several fields)."
-    )
-    author = graphene.Field(User)
-    field = graphene.String(required=True)
-    field_type = graphene.String(required=True)
-    from_ = graphene.String(name="from")
-    to = graphene.String()
-    from_string = graphene.String()
-    to_string = graphene.String()
+    id = graphene.ID(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "id"))
+    author = graphene.Field(User, **graphql_kwargs(fieldmaps.ISSUE_CHANGE, "author"))
+    field = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "field"))
+    field_type = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "field_type"))
+    from_ = graphene.String(name="from", **graphql_kwargs(fieldmaps.ISSUE_CHANGE, "from"))
+    to = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "to"))
+    from_string = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "from_string"))
+    to_string = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_CHANGE, "to_string"))
 
     class Meta:
         model = models.IssueChange
-        fields = ("created",)
+        fields = graphene_fields(fieldmaps.ISSUE_CHANGE)
 
     @staticmethod
     def resolve_id(root: models.IssueChange, info: graphene.ResolveInfo) -> str:
@@ -156,36 +142,27 @@ class StatusTime(graphene.ObjectType):
 
 
 class Issue(DjangoObjectType):
-    id = graphene.ID(required=True, description="Jira's issue id.")
-    project_key = graphene.String(required=True)
-    labels = graphene.List(graphene.NonNull(graphene.String), required=True)
-    story_points = graphene.Float()
-    assignee = graphene.Field(User)
-    reporter = graphene.Field(User)
-    parent = graphene.Field(lambda: Issue)
-    sprint = graphene.Field(Sprint, description="The open sprint the issue is in, else its latest.")
-    sprints = graphene.List(graphene.NonNull(Sprint), required=True)
-    comments = graphene.List(graphene.NonNull(Comment), required=True)
-    worklogs = graphene.List(graphene.NonNull(Worklog), required=True)
-    history = graphene.List(graphene.NonNull(IssueChange), required=True, description="Oldest first.")
+    id = graphene.ID(**graphql_kwargs(fieldmaps.ISSUE_TYPE, "id"))
+    project_key = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_TYPE, "project_key"))
+    labels = graphene.List(
+        graphene.NonNull(graphene.String), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "labels")
+    )
+    story_points = graphene.Float(**graphql_kwargs(fieldmaps.ISSUE_TYPE, "story_points"))
+    assignee = graphene.Field(User, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "assignee"))
+    reporter = graphene.Field(User, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "reporter"))
+    parent = graphene.Field(lambda: Issue, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "parent"))
+    sprint = graphene.Field(Sprint, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "sprint"))
+    sprints = graphene.List(graphene.NonNull(Sprint), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "sprints"))
+    comments = graphene.List(graphene.NonNull(Comment), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "comments"))
+    worklogs = graphene.List(graphene.NonNull(Worklog), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "worklogs"))
+    history = graphene.List(graphene.NonNull(IssueChange), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "history"))
     time_in_status = graphene.List(
-        graphene.NonNull(StatusTime), required=True, description="Adds up to the issue's age."
+        graphene.NonNull(StatusTime), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "time_in_status")
     )
 
     class Meta:
         model = models.Issue
-        fields = (
-            "key",
-            "summary",
-            "status",
-            "status_category",
-            "priority",
-            "issue_type",
-            "created",
-            "updated",
-            "resolved",
-            "description_text",
-        )
+        fields = graphene_fields(fieldmaps.ISSUE_TYPE)
 
     @staticmethod
     def resolve_id(root: models.Issue, info: graphene.ResolveInfo) -> str:
@@ -241,24 +218,15 @@ class SprintScopeChange(graphene.ObjectType):
 
 
 class SyncJob(DjangoObjectType):
-    workflow_id = graphene.ID(description="The active run's id, else the last run's.")
-    schedule_id = graphene.ID(description="The beat entry (django-celery-beat PeriodicTask) id.")
-    cron_schedule = graphene.String(required=True, description="The operator's cron.")
-    effective_cron = graphene.String(required=True, description="The cron beat uses (backed off or not).")
-    status = graphene.Field(SyncJobStatus, required=True)
+    workflow_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "workflow_id"))
+    schedule_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "schedule_id"))
+    cron_schedule = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "cron_schedule"))
+    effective_cron = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "effective_cron"))
+    status = graphene.Field(SyncJobStatus, **graphql_kwargs(fieldmaps.SYNC_JOB, "status"))
 
     class Meta:
         model = models.SyncJob
-        fields = (
-            "id",
-            "time_zone",
-            "paused_note",
-            "paused_by",
-            "paused_at",
-            "last_run_at",
-            "next_run_at",
-            "last_error_code",
-        )
+        fields = graphene_fields(fieldmaps.SYNC_JOB)
 
     @staticmethod
     def resolve_workflow_id(root: models.SyncJob, info: graphene.ResolveInfo) -> int | None:
@@ -283,13 +251,13 @@ class SyncJob(DjangoObjectType):
 
 
 class Project(DjangoObjectType):
-    id = graphene.ID(required=True, description="Jira's project id.")
-    site = graphene.String(required=True, description="The site's name.")
-    sync_job = graphene.Field(SyncJob)
+    id = graphene.ID(**graphql_kwargs(fieldmaps.PROJECT, "id"))
+    site = graphene.String(**graphql_kwargs(fieldmaps.PROJECT, "site"))
+    sync_job = graphene.Field(SyncJob, **graphql_kwargs(fieldmaps.PROJECT, "sync_job"))
 
     class Meta:
         model = models.Project
-        fields = ("key", "name")
+        fields = graphene_fields(fieldmaps.PROJECT)
 
     @staticmethod
     def resolve_id(root: models.Project, info: graphene.ResolveInfo) -> str:
@@ -308,11 +276,11 @@ class Project(DjangoObjectType):
 
 
 class SyncState(DjangoObjectType):
-    status = graphene.Field(SyncStatus, required=True)
+    status = graphene.Field(SyncStatus, **graphql_kwargs(fieldmaps.SYNC_STATE, "status"))
 
     class Meta:
         model = models.SyncState
-        fields = ("entity", "last_sync_time", "last_error_code", "updated_at")
+        fields = graphene_fields(fieldmaps.SYNC_STATE)
         convert_choices_to_enum = False
 
     @staticmethod
@@ -321,32 +289,15 @@ class SyncState(DjangoObjectType):
 
 
 class SyncRun(DjangoObjectType):
-    status = graphene.Field(SyncRunStatus, required=True)
-    account_ids = graphene.List(graphene.NonNull(graphene.String), required=True)
-    counts = GenericScalar()
+    status = graphene.Field(SyncRunStatus, **graphql_kwargs(fieldmaps.SYNC_RUN, "status"))
+    account_ids = graphene.List(
+        graphene.NonNull(graphene.String), **graphql_kwargs(fieldmaps.SYNC_RUN, "account_ids")
+    )
+    counts = GenericScalar(**graphql_kwargs(fieldmaps.SYNC_RUN, "counts"))
 
     class Meta:
         model = models.SyncRun
-        fields = (
-            "id",
-            "trigger",
-            "full",
-            "step",
-            "nominal_time",
-            "window_start",
-            "window_end",
-            "issues_done",
-            "approx_total",
-            "request_total",
-            "coalesced",
-            "attempt",
-            "error_code",
-            "error_message",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "duration_ms",
-        )
+        fields = graphene_fields(fieldmaps.SYNC_RUN)
         convert_choices_to_enum = False
 
     @staticmethod
@@ -355,12 +306,12 @@ class SyncRun(DjangoObjectType):
 
 
 class SyncLog(DjangoObjectType):
-    details = GenericScalar()
-    run_id = graphene.ID()
+    details = GenericScalar(**graphql_kwargs(fieldmaps.SYNC_LOG, "details"))
+    run_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_LOG, "run_id"))
 
     class Meta:
         model = models.SyncLog
-        fields = ("level", "message", "created_at")
+        fields = graphene_fields(fieldmaps.SYNC_LOG)
         convert_choices_to_enum = False
 
 

@@ -58,22 +58,12 @@ from sync.selectors.trail import (
     sync_states,
 )
 
-# moved to sync.services.discovery; re-exported until the faces import it from there
-from sync.services.discovery import (
-    JiraProjectOption,
-    JiraUserOption,
-    jira_project_options,
-    jira_project_user_options,
-)
-
 __all__ = [
     "CHANGE_ORDER",
     "MAX_PAGE_SIZE",
     "MAX_TRAIL_LIMIT",
     "IssueFilters",
     "IssueIncludes",
-    "JiraProjectOption",
-    "JiraUserOption",
     "SprintScopeChange",
     "StatusTime",
     "assignee_handoffs",
@@ -93,8 +83,6 @@ __all__ = [
     "issue_rows",
     "issue_sprints",
     "issue_worklogs",
-    "jira_project_options",
-    "jira_project_user_options",
     "live_issues",
     "project_sprints",
     "project_users",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.models import JiraSite, Project
+from sync.selectors.projects import tracked_users
 from sync.services import sites
 
 
@@ -47,10 +48,6 @@ def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
 
 def jira_project_user_options(project: Project) -> list[JiraUserOption]:
     """People Jira lets work on the project now, flagged when the project tracks them."""
-    # Imported here, not at the top: sync.selectors re-exports this module (until the faces import it from
-    # here), so a top-level import would be circular when this module is imported first.
-    from sync.selectors.projects import tracked_users
-
     tracked = set(tracked_users(project).values_list("account_id", flat=True))
     return [
         JiraUserOption(

@@ -59,7 +59,7 @@ def as_export(node: dict[str, Any]) -> dict[str, Any]:
             (
                 {
                     "id": c["id"],
-                    "author": c["author"]["accountId"] or None,
+                    "author": c["author"]["accountId"] if c["author"] else None,
                     "created": _iso(c["created"]),
                     "updated": _iso(c["updated"]),
                     "body_text": c["body"],
@@ -72,7 +72,7 @@ def as_export(node: dict[str, Any]) -> dict[str, Any]:
             (
                 {
                     "id": w["id"],
-                    "author": w["author"]["accountId"] or None,
+                    "author": w["author"]["accountId"] if w["author"] else None,
                     "started": _iso(w["started"]),
                     "time_spent_seconds": w["timeSpent"],
                     "updated": _iso(w["updated"]),
