@@ -10,6 +10,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from core.interfaces.fields import model_fields
+from sync.fieldmaps import ISSUE_DETAIL
 from sync.jira.records import IssueRecord, UserRecord
 from sync.models import Comment, Issue, IssueSprint, JiraSite, Project, Worklog
 from sync.services import bulk
@@ -22,27 +24,15 @@ from sync.services.store.children import (
 )
 from sync.services.store.users_sprints import upsert_sprints, upsert_users
 
-# Columns by attname; all but the site are rewritten when a row is upserted again.
+# Columns by attname; all but the site are rewritten when a row is upserted again. The public ones come
+# from the issue map (so the store writes every field the APIs read), the rest are storage only.
 _ISSUE_COLUMNS = (
     "site_id",
     "project_id",
-    "jira_id",
-    "key",
-    "summary",
-    "status",
-    "status_category",
-    "priority",
-    "issue_type",
-    "assignee_id",
-    "reporter_id",
+    # jira_id … description_text, in the map's order, which the row below keeps.
+    *model_fields(ISSUE_DETAIL, attname=True),
     "parent_jira_id",
-    "labels",
-    "story_points",
-    "created",
-    "updated",
-    "resolved",
     "description_adf",
-    "description_text",
     "raw",
     "deleted_at",
     "synced_at",
@@ -109,16 +99,16 @@ def apply_issue_batch(
                 r.status_category,
                 r.priority or "",
                 r.issue_type,
-                users.get(r.assignee) if r.assignee else None,
-                users.get(r.reporter) if r.reporter else None,
-                r.parent_jira_id,
                 r.labels,
                 r.story_points,
                 r.created,
                 r.updated,
                 r.resolved,
-                r.description_adf,
+                users.get(r.assignee) if r.assignee else None,
+                users.get(r.reporter) if r.reporter else None,
                 r.description_text,
+                r.parent_jira_id,
+                r.description_adf,
                 r.raw,
                 None,
                 now,
