@@ -4,7 +4,6 @@ the project routes to, and `-Q` still restricts it. Real worker processes on the
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 import redis
@@ -40,7 +39,7 @@ def consumed_queues(worker: CeleryProcess, timeout: float = 60) -> set[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert worker.proc.poll() is None, f"the worker exited:\n{worker.log()[-4000:]}"
-        replies: dict[str, list[dict[str, Any]]] | None = app.control.inspect(timeout=1).active_queues()
+        replies = app.control.inspect(timeout=1).active_queues()
         if replies:
             assert len(replies) == 1, f"another worker answered on the test broker: {sorted(replies)}"
             (queues,) = replies.values()
@@ -55,7 +54,9 @@ def test_a_worker_without_q_consumes_and_runs_every_queue(celery_processes: Proc
         assert broker.llen(queue) == 1, f"{task_name} was not routed to {queue}"
 
     worker = start_worker(celery_processes)
-    assert worker.proc.args[-1] == "worker", "the bare command, as Celery's docs start a worker"
+    assert isinstance(worker.proc.args, list) and worker.proc.args[-1] == "worker", (
+        "the bare command, as Celery's docs start a worker"
+    )
     assert consumed_queues(worker) == set(settings.CELERY_QUEUES_ALL) == set(ONE_TASK_PER_QUEUE)
     # With late acknowledgement a message leaves its queue when a worker takes it and leaves "unacked" only
     # once the task has run: every queue empty and nothing unacknowledged means each task was served.
