@@ -7,6 +7,7 @@ Every process it starts is stopped on the way out, whatever happens: Ctrl-C, SIG
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -46,15 +47,20 @@ class Supervisor:
         return proc
 
     def stop_all(self) -> None:
+        # TERM goes to each group leader only: a Celery worker stops its own pool (a TERM to the pool
+        # processes too makes its warm shutdown hang until the 20 s kill). Whatever is left in a group
+        # afterwards is killed, so nothing outlives the demo.
         for _, proc in reversed(self.children):
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.terminate()
         for name, proc in reversed(self.children):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 print(f"demo: {name} did not stop in 20 s, killing it", file=sys.stderr)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _wait_for_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
