@@ -1,12 +1,13 @@
 """`make demo`: the whole product on the embedded profile — SQLite, a filesystem broker, the bundled fake
 Jira, and real Celery worker and beat processes — then the admin, /graphql and /api/ until Ctrl-C.
 
-Every process it starts is stopped on the way out, whatever happens.
+Every process it starts is stopped on the way out, whatever happens: Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -46,15 +47,20 @@ class Supervisor:
         return proc
 
     def stop_all(self) -> None:
+        # TERM goes to each group leader only: a Celery worker stops its own pool (a TERM to the pool
+        # processes too makes its warm shutdown hang until the 20 s kill). Whatever is left in a group
+        # afterwards is killed, so nothing outlives the demo.
         for _, proc in reversed(self.children):
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.terminate()
         for name, proc in reversed(self.children):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 print(f"demo: {name} did not stop in 20 s, killing it", file=sys.stderr)
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _wait_for_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -95,13 +101,31 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     python = sys.executable
     supervisor = Supervisor(env)
+    # TERM (kill, systemd, docker stop) and HUP (the terminal closed) would end Python without unwinding,
+    # orphaning every child in its own session: make them unwind like Ctrl-C does.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _stop_requested)
     try:
         return _run(args, supervisor, python)
-    except KeyboardInterrupt:
-        print("\ndemo: stopping")
+    except (KeyboardInterrupt, StopRequested) as stop:
+        print(f"\ndemo: stopping ({'SIGINT' if isinstance(stop, KeyboardInterrupt) else stop})")
         return 0
     finally:
+        # A second signal must not cut the clean-up short (stop_all kills whatever ignores TERM for 20 s).
+        for stop_signal in (signal.SIGINT, *STOP_SIGNALS):
+            signal.signal(stop_signal, signal.SIG_IGN)
         supervisor.stop_all()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequested(Exception):
+    """A stop signal other than SIGINT arrived."""
+
+
+def _stop_requested(signum: int, _frame: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
 
 
 def _run(args: argparse.Namespace, supervisor: Supervisor, python: str) -> int:

@@ -10,6 +10,7 @@ apps' intervals); each part imports what it reads by name, so it can be read on 
 """
 
 from jiraplus.settings.base import *  # noqa: F403
+from jiraplus.settings.web import *  # noqa: F403
 from jiraplus.settings.data import *  # noqa: F403
 from jiraplus.settings.sync import *  # noqa: F403
 from jiraplus.settings.celery import *  # noqa: F403

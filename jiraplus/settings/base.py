@@ -1,4 +1,5 @@
-"""The Django core: paths, security, apps, middleware, templates, i18n, static files, logging, Sentry."""
+"""The Django core: paths, security, apps, middleware, templates, i18n, logging, Sentry (static files and
+HTTPS: web.py)."""
 
 from __future__ import annotations
 
@@ -75,8 +76,6 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Logging and Sentry ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kombu import Exchange, Queue
+
 from jiraplus.env import env_int, env_str
 from jiraplus.settings.base import VAR_DIR
 
@@ -42,6 +44,11 @@ CELERY_TASK_ROUTES = {
     "telemetry.*": {"queue": "telemetry"},
 }
 CELERY_QUEUES_ALL = ["sync", "orchestration", "notifications", "telemetry"]
+# Declared queues are what a worker started without -Q consumes (Celery otherwise consumes only the default
+# queue, and orchestration, notification and telemetry tasks would wait forever); `-Q x` still restricts.
+# Each is declared exactly as Celery auto-created it before (an exchange and routing key of its own name, as
+# the Redis transport needs), so messages already queued keep their bindings.
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in CELERY_QUEUES_ALL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
