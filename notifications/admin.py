@@ -13,6 +13,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
 
 from core.errors import ServiceError
+from core.interfaces.admin import ReadOnlyAdmin
 from notifications import services
 from notifications.models import ChannelConfig, Notification, Route
 
@@ -29,7 +30,11 @@ def _each(
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
+    """The delivery log, read-only: messages come from send_message/notify, which validate them, and the
+    workers record each attempt. Sending again is the one operator action, for whoever may change
+    notifications (the permission it always needed)."""
+
     list_display = [
         "created_at",
         "status",
@@ -46,10 +51,11 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
     actions = ["retry"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages come from send_message/notify, which validate them
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return bool(request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
 
-    @admin.action(description="Send the selected failed messages again", permissions=["change"])
+    @admin.action(description="Send the selected failed messages again", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         _each(
             self,

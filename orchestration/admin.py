@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.interfaces.admin import actor, operate
+from core.interfaces.admin import ReadOnlyAdmin, actor, operate
 from core.interfaces.fields import model_fields
 from orchestration import fieldmaps
 from orchestration.models import Approval, Orchestration, PhaseExecution
@@ -71,7 +71,11 @@ def _run(
 
 
 @admin.register(Orchestration)
-class OrchestrationAdmin(admin.ModelAdmin):
+class OrchestrationAdmin(ReadOnlyAdmin):
+    """Read-only: an orchestration starts through the service (GraphQL, REST, manage.py orchestrate) and
+    it and its events change only through the controls (the actions below, which check their own
+    permission); history is kept, so nothing is deleted here."""
+
     list_display = [
         "id",
         "issue_key",
@@ -90,12 +94,6 @@ class OrchestrationAdmin(admin.ModelAdmin):
         f.name for f in Orchestration._meta.fields if f.name not in ("lease_token", "issue", "id")
     ]
     actions = ["approve", "reject", "cancel", "retry", "pause", "resume"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # started through the service (GraphQL, REST, manage.py orchestrate)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Orchestration | None = None) -> bool:
-        return False  # history is kept
 
     @admin.display(description="Timeline")
     def timeline(self, obj: Orchestration) -> SafeString:

@@ -1,9 +1,8 @@
-"""Operators' view of telemetry: back-off states, the append-only schedule changes, slow runs and a
-dashboard of per-project charts (server-side SVG)."""
+"""Operators' view of telemetry: back-off states, the append-only schedule changes, slow runs, a
+dashboard of per-project charts (server-side SVG), and the operators' overview the admin index opens on
+(telemetry/console.py, shown by templates/admin/telemetry/index.html)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -11,21 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from core.interfaces.admin import ReadOnlyAdmin
 from telemetry import charts, selectors
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 
+# Telemetry rows are derived from the sync trail: the analyser writes them, people read them (ReadOnlyAdmin).
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Telemetry rows are derived from the sync trail: the analyser writes them, people read them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+admin.site.index_template = "admin/telemetry/index.html"
 
 
 @admin.register(BackoffState)

@@ -38,6 +38,12 @@ def _records(counts: dict[str, int] | None) -> int:
     return sum(v for k, v in (counts or {}).items() if k.endswith(("_upserted", "_deleted")))
 
 
+SCHEDULES_NOTE = (
+    "Schedules change only through these controls (the actions and Reschedule); beat's own task "
+    "tables are not editable in the admin."
+)
+
+
 class RescheduleForm(forms.Form):
     cron = forms.CharField(
         max_length=128,
@@ -84,6 +90,17 @@ class SyncJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a job is created by registering its project
+
+    # Read-only rows: a hand-edited cron or status would drift from beat's task; the controls keep the two
+    # in step (the actions and the reschedule page, which check the operate permission themselves).
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {"subtitle": SCHEDULES_NOTE, **(extra_context or {})})
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return can_operate_sync(request.user)

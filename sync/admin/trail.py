@@ -1,25 +1,31 @@
-"""The sync trail in the admin (read-only), and beat's own tables kept to superusers."""
+"""The sync trail in the admin, read-only: runs, logs, per-entity state, the mirrored issue history and
+the webhook deliveries we accepted are what the sync wrote; an edited row would misreport what happened.
+
+Beat's own tables (django-celery-beat's periodic tasks and schedules) are not in the admin at all: the
+sync schedule service owns them, and a task edited there would drift from its SyncJob. Schedules change
+through the controls only (the SyncJob actions and the reschedule page, GraphQL, REST, manage.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+from django_celery_beat import admin as beat_admin  # registers beat's admins first, whatever the app order
+from django_celery_beat import models as beat
 
+from core.interfaces.admin import ReadOnlyAdmin
 from core.interfaces.fields import model_fields
 from sync import fieldmaps
-from sync.models import SyncLog, SyncRun, SyncState
+from sync.models import IssueChange, SyncLog, SyncRun, SyncState, WebhookEvent
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(admin.ModelAdmin):
+class SyncStateAdmin(ReadOnlyAdmin):
     list_display = ["project", "entity", "status", "last_sync_time", "last_error_code"]
     list_filter = ["entity", "status"]
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "project",
@@ -40,36 +46,36 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncLog)
-class SyncLogAdmin(admin.ModelAdmin):
+class SyncLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "project", "run", "level", "message"]
     list_filter = ["level"]
     list_select_related = ["project"]
     readonly_fields = ["project", *(name for name in model_fields(fieldmaps.SYNC_LOG) if name != "id")]
 
 
-# --- Beat's own tables: superusers only (editing them bypasses the schedule service) ----------------
+@admin.register(IssueChange)
+class IssueChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created", "issue", "field", "from_string", "to_string", "author"]
+    list_filter = ["field"]
+    list_select_related = ["issue", "author"]
+    search_fields = ["issue__key", "field"]
 
 
-class SuperuserOnly:
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
-
-    has_add_permission = has_module_permission
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "site", "event", "identifier", "issue_jira_id", "sprint_jira_id"]
+    list_filter = ["event", "site"]
+    list_select_related = ["site"]
+    search_fields = ["identifier"]
 
 
-for _model, _model_admin in list(admin.site._registry.items()):
-    if _model._meta.app_label in ("django_celery_beat", "django_celery_results"):
+for _model in (
+    beat.PeriodicTask,
+    beat.CrontabSchedule,
+    beat.IntervalSchedule,
+    beat.ClockedSchedule,
+    beat.SolarSchedule,
+):
+    if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-        admin.site.register(
-            _model,
-            type(f"SuperuserOnly{type(_model_admin).__name__}", (SuperuserOnly, type(_model_admin)), {}),
-        )
+del beat_admin
