@@ -9,6 +9,7 @@ from django_celery_beat.models import PeriodicTask
 from fakejira import Fault
 from sync import task_names as sync_task_names
 from sync.models import ProjectTrackedUser, SyncJob, SyncRun
+from telemetry.models import BackoffState
 from tests.fixtures.sync import register
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -106,12 +107,37 @@ def test_test_connection_shows_the_classified_result(admin_client, alpha, fake_j
     assert "fake: token_expired:" in broken.content.decode().lower()
 
 
-def test_beats_own_tables_are_for_superusers_only(client, admin_client, alpha):
+def test_beats_own_tables_are_not_in_the_admin_for_anyone(client, admin_client, alpha):
     staff = User.objects.create_user("staff", password="pw", is_staff=True)
     staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="django_celery_beat"))
     client.force_login(staff)
     task_id = PeriodicTask.objects.get(task=sync_task_names.SCHEDULED_TICK).id
 
-    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 403
-    assert client.get(f"/admin/django_celery_beat/periodictask/{task_id}/change/").status_code == 403
-    assert admin_client.get("/admin/django_celery_beat/periodictask/").status_code == 200
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 404
+    assert client.get(f"/admin/django_celery_beat/periodictask/{task_id}/change/").status_code == 404
+    assert admin_client.get("/admin/django_celery_beat/periodictask/").status_code == 404
+    page = admin_client.get("/admin/sync/syncjob/").content.decode()
+    assert "Schedules change only through these controls" in page
+
+
+def test_the_admin_index_opens_on_the_operators_overview(client, admin_client, alpha):
+    SyncRun.objects.create(project=alpha, status="FAILED", error_code="NETWORK")
+    BackoffState.objects.create(project=alpha, level=2, category="NETWORK")
+
+    page = admin_client.get("/admin/").content.decode()
+    row = page.split('data-project="ALPHA"')[1].split("</tr>")[0]
+    assert "ACTIVE" in row and "*/15 * * * *" in row and "fake" in row
+    assert "FAILED" in row and "level 2" in row and "NETWORK" in row
+    assert 'value="pause"' in row and 'value="trigger"' in row
+    assert 'name="csrfmiddlewaretoken" value=""' not in row and 'name="csrfmiddlewaretoken"' in row
+    assert f"/admin/sync/syncjob/{job_id(alpha)}/reschedule/" in row
+
+    # The overview's buttons post the SyncJob changelist actions.
+    admin_client.post("/admin/sync/syncjob/", {"action": "pause", "_selected_action": [job_id(alpha)]})
+    row = admin_client.get("/admin/").content.decode().split('data-project="ALPHA"')[1].split("</tr>")[0]
+    assert "PAUSED" in row and 'value="resume"' in row and 'value="pause"' not in row
+
+    # Staff may operate syncs, so a plain staff account gets the overview and its buttons too.
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert 'value="trigger"' in client.get("/admin/").content.decode().split('data-project="ALPHA"')[1]
