@@ -39,8 +39,8 @@ def _records(counts: dict[str, int] | None) -> int:
 
 
 SCHEDULES_NOTE = (
-    "Schedules change only through these controls (the actions and Reschedule); beat's own task "
-    "tables are not editable in the admin."
+    "Schedules change only through these controls: the actions and each job's schedule page (the link "
+    "in its row). Beat's own task tables are not editable in the admin."
 )
 
 
