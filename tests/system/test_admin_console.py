@@ -3,6 +3,8 @@ superuser too) while its operator actions keep working; beat's tables are not in
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
@@ -17,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def trail() -> dict[str, object]:
+def trail() -> dict[str, Any]:
     """One row of every trail model, written straight to the tables as the services would."""
     issue = stored_issue()
     project, site = issue.project, issue.site
@@ -47,7 +49,7 @@ def trail() -> dict[str, object]:
 def test_every_trail_model_refuses_add_change_and_delete_but_can_be_read(admin_client, trail):
     for name, row in trail.items():
         base = f"/admin/{name}/"
-        pk = row.pk  # type: ignore[attr-defined]
+        pk = row.pk
         listing = admin_client.get(base)
         assert listing.status_code == 200, name
         page = listing.content.decode()
@@ -76,13 +78,13 @@ def test_orchestration_events_have_no_admin_of_their_own(admin_client, trail):
 
 def test_operator_actions_on_read_only_models_still_work(admin_client, trail):
     job = trail["sync/syncjob"]
-    admin_client.post("/admin/sync/syncjob/", {"action": "pause", "_selected_action": [job.pk]})  # type: ignore[attr-defined]
-    assert SyncJob.objects.get(pk=job.pk).status == "PAUSED"  # type: ignore[attr-defined]
+    admin_client.post("/admin/sync/syncjob/", {"action": "pause", "_selected_action": [job.pk]})
+    assert SyncJob.objects.get(pk=job.pk).status == "PAUSED"
 
     notification = trail["notifications/notification"]
     response = admin_client.post(
         "/admin/notifications/notification/",
-        {"action": "retry", "_selected_action": [notification.pk]},  # type: ignore[attr-defined]
+        {"action": "retry", "_selected_action": [notification.pk]},
         follow=True,
     )
     assert "queued again" in response.content.decode()
@@ -90,9 +92,9 @@ def test_operator_actions_on_read_only_models_still_work(admin_client, trail):
     orchestration = trail["orchestration/orchestration"]
     admin_client.post(
         "/admin/orchestration/orchestration/",
-        {"action": "cancel", "_selected_action": [orchestration.pk]},  # type: ignore[attr-defined]
+        {"action": "cancel", "_selected_action": [orchestration.pk]},
     )
-    assert type(orchestration).objects.get(pk=orchestration.pk).status == "CANCELLED"  # type: ignore[attr-defined]
+    assert type(orchestration).objects.get(pk=orchestration.pk).status == "CANCELLED"
 
 
 def test_retry_needs_the_change_permission_it_always_needed(client, trail):
@@ -104,7 +106,7 @@ def test_retry_needs_the_change_permission_it_always_needed(client, trail):
 
     viewer.user_permissions.add(Permission.objects.get(codename="change_notification"))
     assert 'value="retry"' in client.get("/admin/notifications/notification/").content.decode()
-    assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200  # type: ignore[attr-defined]
+    assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200
 
 
 @pytest.mark.parametrize(
