@@ -102,7 +102,9 @@ def project_runs_analyse(
             return summary
         summary.projects += 1
         details = selectors.failure_details(r["id"] for r in rows if r["status"] == RunStatus.FAILED)
-        needed = details or state.level or state.consecutive_failures
+        # Any failure needs the schedule, also one whose error log is gone (purged, or never written).
+        failed = details or any(r["status"] == RunStatus.FAILED for r in rows)
+        needed = failed or state.level or state.consecutive_failures
         schedule = _schedule_of(project_id) if needed else ladder.Schedule(cron="", effective_cron="")
         durations = _Durations(project_id)
         episode = _episode_of(state)
