@@ -163,11 +163,13 @@ def test_a_category_without_routes_reaches_the_operators_through_the_catch_all(r
 
 
 def test_a_category_route_wins_over_the_catch_all_until_it_is_disabled(recipients):
+    own = Route.objects.get(category="RATE_LIMITED", channel="slack")
+    catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
     [routed] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-1")
-    assert (routed.channel, routed.route.category) == ("slack", "RATE_LIMITED")
+    assert (routed.channel, routed.route_id) == ("slack", own.id)
     Route.objects.filter(category="RATE_LIMITED").update(enabled=False)
     [fallback] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-2")
-    assert (fallback.channel, fallback.route.category) == ("email", services.CATCH_ALL)
+    assert (fallback.channel, fallback.route_id) == ("email", catch_all.id)
 
 
 def test_the_catch_all_is_editable_like_any_route(recipients):
@@ -494,6 +496,7 @@ def test_the_command_shows_channel_health_and_routes_without_secrets():
     assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
     assert "email\tnot configured" in text
     assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "route\t* (catch-all) → email\t(defaults)\ton" in text
     assert "very-secret-webhook-path" not in text
 
 

@@ -1,7 +1,8 @@
 """Every classified failure reaches a person with the default routes: each code the Jira classifier and the
 sync engine can give a failed run goes through telemetry's analysis on a real worker (as many failed runs
-as its threshold needs) and arrives at a local SMTP server, or at the channel its own route names (per-category
-routes win over the catch-all). One worker and one analysis pass for every code, so the walk stays fast."""
+as its threshold needs) and arrives at a local SMTP server, or at the channel its own route names
+(per-category routes win over the catch-all). One worker and one analysis pass for every code, so the walk
+stays fast."""
 
 from __future__ import annotations
 
@@ -68,7 +69,10 @@ def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> I
     processes = Processes(Path(tmp_path_factory.mktemp("catch-all-celery")))
     try:
         yield processes.worker(
-            concurrency=2, NOTIFY_EMAIL_TO=OPS_EMAIL, NOTIFY_WHATSAPP_TO=OPS_PHONE, NOTIFY_SLACK_CHANNEL="#ops"
+            concurrency=2,
+            NOTIFY_EMAIL_TO=OPS_EMAIL,
+            NOTIFY_WHATSAPP_TO=OPS_PHONE,
+            NOTIFY_SLACK_CHANNEL="#ops",
         )
     finally:
         processes.stop_all()
@@ -77,7 +81,9 @@ def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> I
 def failing_projects(codes: list[str]) -> dict[str, Project]:
     """A project per code, each with as many consecutive failed runs of it as its threshold asks."""
     policy = policy_from_settings()
-    site = JiraSite.objects.create(name="acme", base_url="https://acme.atlassian.net", email="bot@example.com")
+    site = JiraSite.objects.create(
+        name="acme", base_url="https://acme.atlassian.net", email="bot@example.com"
+    )
     now = timezone.now()
     projects: dict[str, Project] = {}
     failed: list[SyncRun] = []
@@ -115,7 +121,9 @@ def failing_projects(codes: list[str]) -> dict[str, Project]:
     return projects
 
 
-def test_every_failure_code_reaches_a_person_through_its_route_or_the_catch_all(worker, smtp, slack, whatsapp):
+def test_every_failure_code_reaches_a_person_through_its_route_or_the_catch_all(
+    worker, smtp, slack, whatsapp
+):
     Route.objects.all().delete()  # the table flush between tests removed the migrations' rows: reinstall them
     notifications.route_defaults_install()
     ChannelConfig.objects.create(channel="email", options={"host": "127.0.0.1", "port": smtp.port})
