@@ -76,12 +76,15 @@ class Notification(models.Model):
 
 
 class Route(models.Model):
-    """Which channel (and recipients) a category of event goes to. Several routes per category fan out."""
+    """Which channel (and recipients) a category of event goes to. Several routes per category fan out; the
+    catch-all category ``*`` takes every category without an enabled route of its own."""
+
+    CATCH_ALL = "*"
 
     category = models.CharField(
         max_length=64,
         help_text="e.g. TOKEN_EXPIRED, SUSPENDED_PAYMENT, RATE_LIMITED, SLOW_SYNC, RECOVERED, "
-        "ORCHESTRATION_FAILED",
+        "ORCHESTRATION_FAILED; * is the catch-all: every category without an enabled route of its own.",
     )
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
     recipients = models.TextField(
@@ -98,7 +101,8 @@ class Route(models.Model):
         constraints = [models.UniqueConstraint(fields=["category", "channel"], name="route_unique_channel")]
 
     def __str__(self) -> str:
-        return f"{self.category} → {self.channel}"
+        category = "* (catch-all)" if self.category == self.CATCH_ALL else self.category
+        return f"{category} → {self.channel}"
 
     @property
     def recipient_list(self) -> list[str]:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 CHANNEL_DISABLED = "CHANNEL_DISABLED"  # the category of "a channel was switched off" (delivery.py sends it)
+CATCH_ALL = Route.CATCH_ALL
 CATEGORY_MAX_LENGTH = Notification._meta.get_field("category").max_length or 64
 
 
@@ -116,8 +117,9 @@ def send_message(
 
 
 # Billing and access problems need a person soon (email + phone), latency is a team-channel matter,
-# orchestration waits on people by email. Migration 0002 installed these; route_defaults_install() restores
-# them.
+# orchestration waits on people by email, and every other category (a network failure, a poisoned run) still
+# reaches the operators by email through the catch-all. Migrations 0002, 0005 and 0006 installed these;
+# route_defaults_install() restores them.
 DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "SUSPENDED_PAYMENT": ("email", "whatsapp"),
     "SITE_DEACTIVATED": ("email", "whatsapp"),
@@ -129,6 +131,7 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "ORCHESTRATION_FAILED": ("email",),
     "ORCHESTRATION_SUCCEEDED": ("email",),
     "CHANNEL_DISABLED": ("email",),
+    CATCH_ALL: ("email",),
 }
 
 
@@ -165,14 +168,19 @@ def notify(
     link: str = "",
     idempotency_key: str,
 ) -> list[Notification]:
-    """Fan a message out through the enabled routes of ``category``: one message per route (per recipient on
-    channels that address one recipient per message), keyed ``{idempotency_key}:{route_id}``."""
+    """Fan a message out through the enabled routes of ``category`` (the catch-all routes when it has none):
+    one message per route (per recipient on channels that address one recipient per message), keyed
+    ``{idempotency_key}:{route_id}``."""
     if not category.strip():
         raise InvalidInput("category is required", field="category")
     _check_message(idempotency_key=idempotency_key, subject=subject, category=category, link=link)
-    routes = list(Route.objects.filter(category=category, enabled=True).order_by("id"))
+    routes = routes_for(category)
     if not routes:
-        logger.warning("no enabled route for notification category %s: nothing sent", category)
+        logger.warning(
+            "no enabled route for notification category %s (nor an enabled catch-all %r route): nothing sent",
+            category,
+            CATCH_ALL,
+        )
         return []
     sent: list[Notification] = []
     with transaction.atomic():
@@ -217,6 +225,16 @@ def notify(
                         )
                     )
     return sent
+
+
+def routes_for(category: str) -> list[Route]:
+    """The enabled routes of ``category``; when it has none, the enabled catch-all routes, so a failure
+    nobody routed yet still reaches a person. Routes of the category itself always win."""
+    candidates = Route.objects.filter(category__in={category, CATCH_ALL}, enabled=True).order_by("id")
+    by_category: dict[bool, list[Route]] = {True: [], False: []}
+    for route in candidates:
+        by_category[route.category == category].append(route)
+    return by_category[True] or by_category[False]
 
 
 def _unroutable(*, key: str, code: str, problem: str, **fields: Any) -> Notification:

@@ -101,8 +101,9 @@ def project_runs_analyse(
         if not rows:
             return summary
         summary.projects += 1
-        details = selectors.failure_details(r["id"] for r in rows if r["status"] == RunStatus.FAILED)
-        needed = details or state.level or state.consecutive_failures
+        failed = [r["id"] for r in rows if r["status"] == RunStatus.FAILED]
+        details = selectors.failure_details(failed)
+        needed = failed or state.level or state.consecutive_failures  # failures whose log is gone too
         schedule = _schedule_of(project_id) if needed else ladder.Schedule(cron="", effective_cron="")
         durations = _Durations(project_id)
         episode = _episode_of(state)

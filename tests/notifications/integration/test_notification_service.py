@@ -61,6 +61,7 @@ def test_the_default_routes_send_billing_to_email_and_whatsapp_and_latency_to_sl
     assert {("RATE_LIMITED", "slack"), ("SLOW_SYNC", "slack")} <= routes
     assert {("RECOVERED", "email"), ("RECOVERED", "slack"), ("ORCHESTRATION_FAILED", "email")} <= routes
     assert ("CHANNEL_DISABLED", "email") in routes
+    assert (services.CATCH_ALL, "email") in routes  # everything else reaches the operators
     assert not {c for cat, c in routes if cat == "RATE_LIMITED"} - {"slack"}
 
 
@@ -146,7 +147,43 @@ def test_the_admin_refuses_a_route_recipient_its_channel_cannot_reach(admin_clie
     assert Route.objects.get(id=route.id).recipients == ""
 
 
-def test_a_category_without_routes_sends_nothing_and_says_so(caplog):
+def test_a_category_without_routes_reaches_the_operators_through_the_catch_all(recipients):
+    catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
+    [sent] = services.notify(category="NOBODY_ROUTED", subject="s", text="t", idempotency_key="n-1")
+    assert (sent.channel, sent.recipient, sent.category) == (
+        "email",
+        "ops@example.com, cto@example.com",
+        "NOBODY_ROUTED",
+    )
+    assert (sent.route_id, sent.idempotency_key, sent.status) == (
+        catch_all.id,
+        f"n-1:{catch_all.id}",
+        "QUEUED",
+    )
+
+
+def test_a_category_route_wins_over_the_catch_all_until_it_is_disabled(recipients):
+    own = Route.objects.get(category="RATE_LIMITED", channel="slack")
+    catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
+    [routed] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-1")
+    assert (routed.channel, routed.route_id) == ("slack", own.id)
+    Route.objects.filter(category="RATE_LIMITED").update(enabled=False)
+    [fallback] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-2")
+    assert (fallback.channel, fallback.route_id) == ("email", catch_all.id)
+
+
+def test_the_catch_all_is_editable_like_any_route(recipients):
+    Route.objects.filter(category=services.CATCH_ALL).update(recipients="night@example.com")
+    Route.objects.create(category=services.CATCH_ALL, channel="slack", recipients="#incidents")
+    sent = services.notify(category="NETWORK", subject="s", text="t", idempotency_key="e-1")
+    assert sorted((n.channel, n.recipient) for n in sent) == [
+        ("email", "night@example.com"),
+        ("slack", "#incidents"),
+    ]
+
+
+def test_without_an_enabled_catch_all_a_category_without_routes_sends_nothing_and_says_so(caplog):
+    Route.objects.filter(category=services.CATCH_ALL).update(enabled=False)
     assert services.notify(category="NOBODY_CARES", subject="s", text="t", idempotency_key="n-1") == []
     assert "no enabled route for notification category NOBODY_CARES" in caplog.text
 
@@ -459,6 +496,7 @@ def test_the_command_shows_channel_health_and_routes_without_secrets():
     assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
     assert "email\tnot configured" in text
     assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "route\t* (catch-all) → email\t(defaults)\ton" in text
     assert "very-secret-webhook-path" not in text
 
 
