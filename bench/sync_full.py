@@ -124,6 +124,7 @@ def main() -> int:
     prepare(args.database, args.redis)
 
     from fakejira import FakeDataConfig, FakeJira
+    from fakejira.latency import SEARCH_ENDPOINTS
     from sync.selectors import export_history, export_issues
     from sync.services import sites
 
@@ -151,6 +152,7 @@ def main() -> int:
             wall, finished = run_all(projects, full=True)
             own_cpu = time.process_time() - own_cpu
             in_flight = fake.max_in_flight(fake.email.lower())
+            searches = sum(1 for r in fake.requests if r.endpoint in SEARCH_ENDPOINTS)
             peak, cpu = worker_usage(worker.pid)
             comments = sum(len(i["comments"]) for k in keys for i in fake.data.export(k))
             worklogs = sum(len(i["worklogs"]) for k in keys for i in fake.data.export(k))
@@ -162,7 +164,8 @@ def main() -> int:
                 f"{wall:.2f}s wall, {fake.request_count()} Jira requests, runs {sorted(statuses)}, "
                 f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
                 f"fake Jira (benchmark process): {own_cpu:.2f} s CPU\n"
-                f"  max in flight for the API user: {in_flight}; {timeline(finished, requested)}"
+                f"  {searches} of the requests were searches; max in flight for the API user: {in_flight}; "
+                f"{timeline(finished, requested)}"
             )
             if args.changes:
                 fake.reset_counters()
