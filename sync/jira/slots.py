@@ -3,11 +3,11 @@ over every worker process.
 
 The rate budget (``budget.py``) bounds requests per second, not requests open at once: against a slow site
 (a search taking seconds) many workers could each hold a request open and pile load on it. A slot is taken
-before each attempt and given back when its answer has been read. Slots are leases: a worker killed while
-holding one never gives it back, so a slot also frees itself when its lease runs out (longer than any
-request can take, from the client's timeouts). Redis keeps the slots in production (a sorted set of holder
-tokens scored by lease expiry, on the server's clock); the embedded profile keeps them in a locked JSON
-file per site.
+before each attempt and given back when its answer has been read. Slots are leases: a worker killed
+while holding one never gives it back, so a slot also frees itself when its lease runs out (longer than
+any attempt can hold it, from the client's timeouts and the longest Retry-After it waits out). Redis
+keeps the slots in production (a sorted set of holder tokens scored by lease expiry, on the server's
+clock); the embedded profile keeps them in a locked JSON file per site.
 """
 
 from __future__ import annotations
@@ -156,8 +156,10 @@ _cache: dict[tuple[Any, ...], SiteSlots] = {}
 
 
 def lease_from_settings() -> float:
-    """Longer than one attempt can take: connecting, then a read timeout per body chunk, with room."""
-    return 2 * (float(settings.JIRA_CONNECT_TIMEOUT) + float(settings.JIRA_READ_TIMEOUT)) + 10
+    """Longer than one attempt can hold its slot: a site pause (a 429's Retry-After, waited out after the
+    slot is taken), connecting, then a read timeout per body chunk, with room."""
+    attempt = 2 * (float(settings.JIRA_CONNECT_TIMEOUT) + float(settings.JIRA_READ_TIMEOUT)) + 10
+    return float(settings.JIRA_RETRY_AFTER_MAX) + attempt
 
 
 def slots_from_settings() -> SiteSlots:

@@ -119,7 +119,10 @@ def test_slots_from_settings_follow_the_budget_backend(settings, redis_url, back
     assert slots_from_settings() is slots  # one per process: shared by every client in it
     if isinstance(slots, RedisSlots | FileSlots):
         assert slots.limit == 8
-        assert slots.lease_seconds > settings.JIRA_CONNECT_TIMEOUT + settings.JIRA_READ_TIMEOUT
+        # Outlives the longest an attempt holds its slot: a site pause, then connect and read.
+        assert slots.lease_seconds > (
+            settings.JIRA_RETRY_AFTER_MAX + settings.JIRA_CONNECT_TIMEOUT + settings.JIRA_READ_TIMEOUT
+        )
 
 
 def client(fake: FakeJira, site_key: str, **options: Any) -> JiraClient:
