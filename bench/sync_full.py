@@ -4,9 +4,12 @@
     .venv/bin/python -m bench.sync_full --issues 10000            # 20,000 issues: wall time and worker RSS
     .venv/bin/python -m bench.sync_full --changes 100             # then an incremental run after 100 changes
     .venv/bin/python -m bench.sync_full --profile var/sync.prof   # worker in a solo pool under cProfile
+    .venv/bin/python -m bench.sync_full --concurrency 2 --search-latency-ms 1000 --latency-ms 250  # slow Jira
 
 Prints wall time, Jira requests, the worker's peak RSS and whether the stored data (issues with their
-comments, worklogs and sprint links, and their change history) equals Jira's.
+comments, worklogs and sprint links, and their change history) equals Jira's. Against a slow fake
+(``--latency-ms``, ``--search-latency-ms``) it also prints the most requests the API user had in flight
+at once and when each project's run started and finished, to show whether projects overlap.
 """
 
 from __future__ import annotations
@@ -93,6 +96,17 @@ def run_all(projects: Sequence[Any], *, full: bool) -> tuple[float, list[Any]]:
         time.sleep(0.02)
 
 
+def timeline(finished: Sequence[Any], requested: float) -> str:
+    """Each run's start and end in seconds after the runs were requested: do the projects overlap?"""
+    spans = [
+        f"{run.project.key} {run.started_at.timestamp() - requested:.1f}"
+        f"-{run.finished_at.timestamp() - requested:.1f}s"
+        for run in sorted(finished, key=lambda r: r.started_at)
+        if run.started_at and run.finished_at
+    ]
+    return "runs (start-end after request): " + ", ".join(spans)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=1000, help="issues per project")
@@ -100,18 +114,24 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="worker pool processes (one worker)")
     parser.add_argument("--changes", type=int, default=0, help="then an incremental run after N changes")
     parser.add_argument("--profile", help="write a cProfile of the worker (solo pool) to this file")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the fake's latency per request")
+    parser.add_argument(
+        "--search-latency-ms", type=float, default=0.0, help="the fake's latency per search request instead"
+    )
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
     prepare(args.database, args.redis)
 
     from fakejira import FakeDataConfig, FakeJira
+    from fakejira.latency import SEARCH_ENDPOINTS
     from sync.selectors import export_history, export_issues
     from sync.services import sites
 
     keys = [f"P{n}" for n in range(args.projects)]
     config = FakeDataConfig(seed=2024, projects=dict.fromkeys(keys, args.issues))
-    with FakeJira(config=config).start() as fake:
+    fake_jira = FakeJira(config=config, latency_ms=args.latency_ms, search_latency_ms=args.search_latency_ms)
+    with fake_jira.start() as fake:
         worker = subprocess.Popen(worker_command(args), cwd=ROOT, env=dict(os.environ))
         try:
             time.sleep(4)  # worker start-up, not measured
@@ -128,8 +148,11 @@ def main() -> int:
             fake.reset_counters()
             _, cpu_before = worker_usage(worker.pid)
             own_cpu = time.process_time()
+            requested = time.time()
             wall, finished = run_all(projects, full=True)
             own_cpu = time.process_time() - own_cpu
+            in_flight = fake.max_in_flight(fake.email.lower())
+            searches = sum(1 for r in fake.requests if r.endpoint in SEARCH_ENDPOINTS)
             peak, cpu = worker_usage(worker.pid)
             comments = sum(len(i["comments"]) for k in keys for i in fake.data.export(k))
             worklogs = sum(len(i["worklogs"]) for k in keys for i in fake.data.export(k))
@@ -140,7 +163,9 @@ def main() -> int:
                 f"({comments} comments, {worklogs} worklogs): "
                 f"{wall:.2f}s wall, {fake.request_count()} Jira requests, runs {sorted(statuses)}, "
                 f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
-                f"fake Jira (benchmark process): {own_cpu:.2f} s CPU"
+                f"fake Jira (benchmark process): {own_cpu:.2f} s CPU\n"
+                f"  {searches} of the requests were searches; max in flight for the API user: {in_flight}; "
+                f"{timeline(finished, requested)}"
             )
             if args.changes:
                 fake.reset_counters()

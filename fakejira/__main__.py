@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deployment", choices=["Cloud", "DataCenter"], default="Cloud")
     parser.add_argument("--token", help="the valid API token (Cloud Basic auth password)")
     parser.add_argument("--pat", help="the valid personal access token (Data Center Bearer)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added before every API answer")
+    parser.add_argument(
+        "--search-latency-ms", type=float, default=0.0, help="added before search answers instead"
+    )
     options = parser.parse_args(argv)
 
     overrides: dict[str, Any] = {}
@@ -50,7 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    with FakeJira(config, host=options.host, port=options.port) as fake:
+    with FakeJira(
+        config,
+        host=options.host,
+        port=options.port,
+        latency_ms=options.latency_ms,
+        search_latency_ms=options.search_latency_ms,
+    ) as fake:
         announcement = {
             key: value for key, value in fake.info().items() if key not in ("deployment", "time_zone")
         }

@@ -47,6 +47,10 @@ def handle(fake: FakeJira, method: str, path: str, query: str, body: bytes) -> R
     if route == ("POST", "/_fake/stats/reset"):
         fake.reset_counters()
         return json_response(fake.stats())
+    if route == ("GET", "/_fake/latency"):
+        return json_response(fake.latency.to_json())
+    if route == ("POST", "/_fake/latency"):
+        return _latency(fake, payload)
     if route == ("GET", "/_fake/export"):
         return _export(fake, args)
     if route == ("POST", "/_fake/webhooks"):
@@ -78,6 +82,21 @@ def handle(fake: FakeJira, method: str, path: str, query: str, body: bytes) -> R
         except (AttributeError, TypeError, ValueError):
             return error(400, 'Expected {"advance": seconds}.')
     return problem_not_found(path)
+
+
+def _latency(fake: FakeJira, payload: Any) -> Response:
+    if not isinstance(payload, dict) or set(payload) - {"latency_ms", "search_latency_ms"}:
+        return error(400, 'Expected {"latency_ms": ms, "search_latency_ms": ms} (either may be left out).')
+    try:
+        fake.latency.set(
+            other_ms=None if payload.get("latency_ms") is None else float(payload["latency_ms"]),
+            search_ms=None
+            if payload.get("search_latency_ms") is None
+            else float(payload["search_latency_ms"]),
+        )
+    except (TypeError, ValueError) as problem:
+        return error(400, str(problem))
+    return json_response(fake.latency.to_json())
 
 
 def _mutate(fake: FakeJira, payload: Any) -> Response:

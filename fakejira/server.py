@@ -26,6 +26,7 @@ from fakejira import control
 from fakejira.api import Route, Site, resolve
 from fakejira.data import FakeData
 from fakejira.faults import Fault, FaultBook
+from fakejira.latency import InFlight, Latency, identity
 from fakejira.model import FakeDataConfig
 from fakejira.responses import customise, fault_response
 from fakejira.webhooks import WebhookSender
@@ -112,15 +113,22 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._write(control.handle(fake, self.command, url.path, url.query, body))
             return
-        response, endpoint, truncate = fake.answer(self.command, url.path, url.query, body, self.headers)
         counted = url.path.startswith("/rest/") or url.path == "/status"
+        if not counted:
+            self._answer(fake, url.path, url.query, body, counted=False)
+            return
+        with fake.in_flight.track(identity(self.headers.get("Authorization"))):
+            self._answer(fake, url.path, url.query, body, counted=True)
+
+    def _answer(self, fake: FakeJira, path: str, query: str, body: bytes, *, counted: bool) -> None:
+        response, endpoint, truncate = fake.answer(self.command, path, query, body, self.headers)
         if response is None:  # drop: close without a byte of answer
             self.close_connection = True
             if counted:
-                fake.record(RequestRecord(self.command, url.path, 0, endpoint))
+                fake.record(RequestRecord(self.command, path, 0, endpoint))
             return
         if counted:
-            fake.record(RequestRecord(self.command, url.path, response.status, endpoint))
+            fake.record(RequestRecord(self.command, path, response.status, endpoint))
         self._write(response, truncate=truncate)
 
     def _read_body(self) -> bytes:
@@ -166,10 +174,15 @@ class FakeJira:
         port: int = 0,
         *,
         data: FakeData | None = None,
+        latency_ms: float = 0.0,
+        search_latency_ms: float = 0.0,
     ) -> None:
+        """``latency_ms``/``search_latency_ms``: added before every answer (searches take the second)."""
         self.data = data or FakeData(config)
         self.config = self.data.config
         self.faults = FaultBook()
+        self.latency = Latency(other_ms=latency_ms, search_ms=search_latency_ms)
+        self.in_flight = InFlight()
         self._host = host
         self._port = port
         self._records: list[RequestRecord] = []
@@ -274,12 +287,21 @@ class FakeJira:
     def reset_counters(self) -> None:
         with self._records_lock:
             self._records.clear()
+        self.in_flight.reset()
+
+    def max_in_flight(self, identity: str | None = None) -> int:
+        """The most API requests answered at once since the last reset, by everyone or by one user."""
+        return self.in_flight.max_in_flight(identity)
 
     def stats(self) -> dict[str, Any]:
         by_endpoint: dict[str, int] = {}
         for record in self.requests:
             by_endpoint[record.endpoint] = by_endpoint.get(record.endpoint, 0) + 1
-        return {"total": sum(by_endpoint.values()), "by_endpoint": by_endpoint}
+        return {
+            "total": sum(by_endpoint.values()),
+            "by_endpoint": by_endpoint,
+            "max_in_flight": self.in_flight.to_json(),
+        }
 
     # -- answering --------------------------------------------------------------------------------
     def authenticate(self, header: str | None) -> bool:
@@ -305,6 +327,8 @@ class FakeJira:
         assert site is not None
         resolved = resolve(path, self.config.deployment)
         endpoint = resolved[0].name if resolved else "not_found"
+        if path.startswith("/rest/") or path == "/status":
+            self.latency.wait(endpoint)
         fault = self.faults.take(method, path) if path.startswith("/rest/") or path == "/status" else None
         if fault is not None:
             if fault.delay > 0:

@@ -14,6 +14,9 @@ JIRA_BACKOFF_MAX = env_float("JIRA_BACKOFF_MAX", 30.0)
 JIRA_RETRY_AFTER_MAX = env_float("JIRA_RETRY_AFTER_MAX", 120.0)
 JIRA_SITE_RATE = env_float("JIRA_SITE_RATE", 20.0)  # requests per second per site, all workers
 JIRA_SITE_BURST = env_int("JIRA_SITE_BURST", 40)
+JIRA_SITE_CONCURRENCY = env_int(
+    "JIRA_SITE_CONCURRENCY", 8
+)  # requests in flight per site, all workers; 0: no cap
 JIRA_MAX_RESPONSE_BYTES = env_int("JIRA_MAX_RESPONSE_BYTES", 64 * 1024 * 1024)
 # Admit http:// and private, loopback or link-local Jira addresses (on-prem Data Center, demo, tests).
 JIRAPLUS_ALLOW_PRIVATE_JIRA = env_bool("JIRAPLUS_ALLOW_PRIVATE_JIRA", default=False)

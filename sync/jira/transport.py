@@ -1,5 +1,5 @@
-"""HTTP to Jira, one request at a time: session and auth, timeouts, retries, the shared budget, the
-response size cap, the egress check and per-attempt timing.
+"""HTTP to Jira, one request at a time: session and auth, timeouts, retries, the shared budgets (rate and
+requests in flight per site), the response size cap, the egress check and per-attempt timing.
 
 Retries are our own loop rather than urllib3's ``Retry`` so that every attempt passes the shared
 per-site budget and is counted (SyncRun.http_requests); urllib3 would hide its retries from both.
@@ -40,6 +40,7 @@ from sync.jira.errors import (
     site_deactivated_error,
 )
 from sync.jira.shapes import JSON
+from sync.jira.slots import SiteSlots, slots_from_settings
 
 # The client's historical logger name: log routing and alerting select Jira traffic by it.
 logger = logging.getLogger("sync.jira.client")
@@ -112,6 +113,7 @@ class Transport:
         credentials: JiraCredentials,
         *,
         budget: RequestBudget | None = None,
+        slots: SiteSlots | None = None,
         counter: RequestCounter | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -125,6 +127,7 @@ class Transport:
         register_secret(credentials.token)
         self.credentials = credentials
         self.budget = budget if budget is not None else budget_from_settings()
+        self.slots = slots if slots is not None else slots_from_settings()
         self.counter = counter if counter is not None else RequestCounter()
         self.timeout = (
             _or(connect_timeout, settings.JIRA_CONNECT_TIMEOUT),
@@ -223,8 +226,50 @@ class Transport:
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
     ) -> tuple[JSON, JiraError | None, requests.Response | None]:
-        waited = self.budget.acquire(self.site_key)
-        started = time.monotonic()
+        # The slot first, then the rate token: the token is spent right before sending, and a 429's
+        # pause (kept by the rate budget) holds the request after it got its slot, not while it queues.
+        slot, slot_waited = self.slots.acquire(self.site_key)
+        try:
+            waited = self.budget.acquire(self.site_key)
+            started = time.monotonic()
+            data, error, response = self._send(method, url, endpoint, params=params, json_body=json_body)
+        finally:
+            self.slots.release(self.site_key, slot)
+        outcome: int | str = response.status_code if response is not None else ""
+        if error is not None and error.code in _TRANSPORT_FAILURES:
+            outcome = f"{outcome} {error.code}".strip()
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        self.counter.record(endpoint, outcome, elapsed_ms)
+        logger.debug(
+            "jira %s -> %s in %d ms (attempt %d, budget wait %.2fs, slot wait %.2fs)",
+            endpoint,
+            outcome,
+            elapsed_ms,
+            attempt,
+            waited,
+            slot_waited,
+            extra={
+                "jira_site": self.site_key,
+                "jira_endpoint": endpoint,
+                "jira_status": outcome,
+                "jira_elapsed_ms": elapsed_ms,
+                "jira_attempt": attempt,
+                "jira_budget_wait_s": round(waited, 3),
+                "jira_slot_wait_s": round(slot_waited, 3),
+            },
+        )
+        return data, error, response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        params: dict[str, Any] | None,
+        json_body: dict[str, Any] | None,
+    ) -> tuple[JSON, JiraError | None, requests.Response | None]:
+        """One request, its body read and classified; never raises for what Jira or the network do."""
         response: requests.Response | None = None
         data: JSON = None
         try:
@@ -249,27 +294,6 @@ class Transport:
             error = make_error(JiraErrorCode.RESPONSE_TOO_LARGE, endpoint=endpoint, detail=str(exc))
         except (requests.RequestException, ValueError) as exc:
             error = classify_exception(exc, endpoint=endpoint)
-        outcome: int | str = response.status_code if response is not None else ""
-        if error is not None and error.code in _TRANSPORT_FAILURES:
-            outcome = f"{outcome} {error.code}".strip()
-        elapsed_ms = round((time.monotonic() - started) * 1000)
-        self.counter.record(endpoint, outcome, elapsed_ms)
-        logger.debug(
-            "jira %s -> %s in %d ms (attempt %d, budget wait %.2fs)",
-            endpoint,
-            outcome,
-            elapsed_ms,
-            attempt,
-            waited,
-            extra={
-                "jira_site": self.site_key,
-                "jira_endpoint": endpoint,
-                "jira_status": outcome,
-                "jira_elapsed_ms": elapsed_ms,
-                "jira_attempt": attempt,
-                "jira_budget_wait_s": round(waited, 3),
-            },
-        )
         return data, error, response
 
     def _read_capped(self, response: requests.Response) -> None:

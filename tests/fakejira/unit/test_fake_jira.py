@@ -686,7 +686,11 @@ def test_control_interface_over_http(fake_jira: FakeJira, http: requests.Session
     assert fake_jira.data.now() - before >= timedelta(hours=1)
 
     stats = control.get(f"{base}/_fake/stats").json()
-    assert stats == {"total": 1, "by_endpoint": {"myself": 1}}
+    assert stats == {
+        "total": 1,
+        "by_endpoint": {"myself": 1},
+        "max_in_flight": {"total": 1, "by_identity": {fake_jira.email.lower(): 1}},
+    }
     control.post(f"{base}/_fake/stats/reset")
     assert control.get(f"{base}/_fake/stats").json()["total"] == 0
 

@@ -1,0 +1,186 @@
+"""A per-site concurrency budget: at most JIRA_SITE_CONCURRENCY requests in flight to one Jira site, counted
+over every worker process.
+
+The rate budget (``budget.py``) bounds requests per second, not requests open at once: against a slow site
+(a search taking seconds) many workers could each hold a request open and pile load on it. A slot is taken
+before each attempt and given back when its answer has been read. Slots are leases: a worker killed
+while holding one never gives it back, so a slot also frees itself when its lease runs out (longer than
+any attempt can hold it, from the client's timeouts and the longest Retry-After it waits out). Redis
+keeps the slots in production (a sorted set of holder tokens scored by lease expiry, on the server's
+clock); the embedded profile keeps them in a locked JSON file per site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import random
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger("sync.jira.budget")
+
+KEY_PREFIX = "jiraplus:slots:"
+_POLL_SECONDS = (0.01, 0.05)  # a waiter re-checks this often (jittered): requests end at any moment
+
+
+class SiteSlots(Protocol):
+    def acquire(self, site_key: str) -> tuple[str, float]:
+        """Block until a slot is free and take it; returns (holder token, seconds waited)."""
+        ...
+
+    def release(self, site_key: str, token: str) -> None:
+        """Give the slot back (a no-op if its lease already ran out)."""
+        ...
+
+
+class NullSlots:
+    """No shared limit (tests, one-off scripts)."""
+
+    def acquire(self, site_key: str) -> tuple[str, float]:
+        return "", 0.0
+
+    def release(self, site_key: str, token: str) -> None:
+        return None
+
+
+class _PollingSlots:
+    def __init__(self, limit: int, lease_seconds: float) -> None:
+        if limit < 1 or lease_seconds <= 0:
+            raise ValueError(f"Need limit >= 1 and lease > 0, got limit={limit} lease={lease_seconds}")
+        self.limit = int(limit)
+        self.lease_seconds = float(lease_seconds)
+
+    def _try_take(self, site_key: str, token: str) -> bool:
+        raise NotImplementedError
+
+    def acquire(self, site_key: str) -> tuple[str, float]:
+        token = uuid.uuid4().hex
+        started = time.monotonic()
+        while not self._try_take(site_key, token):
+            time.sleep(random.uniform(*_POLL_SECONDS))
+        return token, time.monotonic() - started
+
+
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000))
+return 1
+"""
+
+
+class RedisSlots(_PollingSlots):
+    def __init__(self, redis_url: str, limit: int, lease_seconds: float) -> None:
+        super().__init__(limit, lease_seconds)
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self._script: Any = self._redis.register_script(_TAKE)
+        self._redis_error: type[Exception] = redis.RedisError
+
+    def _try_take(self, site_key: str, token: str) -> bool:
+        try:
+            return bool(
+                self._script(keys=[KEY_PREFIX + site_key], args=[token, self.limit, self.lease_seconds])
+            )
+        except self._redis_error as exc:
+            # Fail open like the rate budget: a lost Redis must not stop syncing.
+            logger.warning(
+                "Jira concurrency budget unavailable (%s); sending without the shared limit",
+                type(exc).__name__,
+                extra={"jira_site": site_key},
+            )
+            return True
+
+    def release(self, site_key: str, token: str) -> None:
+        with contextlib.suppress(self._redis_error):  # else the lease frees the slot by itself
+            self._redis.zrem(KEY_PREFIX + site_key, token)
+
+    def holders(self, site_key: str) -> int:
+        """Slots held now (expired leases not yet swept included)."""
+        return int(self._redis.zcard(KEY_PREFIX + site_key))
+
+
+class FileSlots(_PollingSlots):
+    """The same slots in ``<directory>/<site>.slots.json`` ({token: lease expiry}), atomic by ``flock``."""
+
+    def __init__(self, directory: str | os.PathLike[str], limit: int, lease_seconds: float) -> None:
+        super().__init__(limit, lease_seconds)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _update(self, site_key: str, take: str | None, give: str | None) -> bool:
+        path = self.directory / (re.sub(r"[^A-Za-z0-9._-]", "_", site_key) + ".slots.json")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            try:
+                held = {k: float(v) for k, v in json.loads(handle.read() or "{}").items()}
+            except (ValueError, AttributeError):  # a torn write from a killed process: start afresh
+                held = {}
+            now = time.time()
+            held = {k: expiry for k, expiry in held.items() if expiry > now and k != give}
+            taken = take is not None and len(held) < self.limit
+            if taken:
+                held[str(take)] = now + self.lease_seconds
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(held))
+            handle.flush()
+        return taken
+
+    def _try_take(self, site_key: str, token: str) -> bool:
+        return self._update(site_key, token, None)
+
+    def release(self, site_key: str, token: str) -> None:
+        self._update(site_key, None, token)
+
+
+_cache: dict[tuple[Any, ...], SiteSlots] = {}
+
+
+def lease_from_settings() -> float:
+    """Longer than one attempt can hold its slot: a site pause (a 429's Retry-After, waited out after the
+    slot is taken), connecting, then a read timeout per body chunk, with room."""
+    attempt = 2 * (float(settings.JIRA_CONNECT_TIMEOUT) + float(settings.JIRA_READ_TIMEOUT)) + 10
+    return float(settings.JIRA_RETRY_AFTER_MAX) + attempt
+
+
+def slots_from_settings() -> SiteSlots:
+    """Slots on the same store as the rate budget (JIRA_BUDGET_BACKEND), one object per process."""
+    backend = (settings.JIRA_BUDGET_BACKEND or "none").lower()
+    limit, lease = int(settings.JIRA_SITE_CONCURRENCY), lease_from_settings()
+    key = (backend, settings.REDIS_URL, str(settings.VAR_DIR), limit, lease)
+    if key not in _cache:
+        _cache[key] = _build(backend, limit, lease)
+    return _cache[key]
+
+
+def _build(backend: str, limit: int, lease: float) -> SiteSlots:
+    if limit <= 0:
+        return NullSlots()  # JIRA_SITE_CONCURRENCY=0: no concurrency limit
+    if backend == "redis":
+        if not settings.REDIS_URL:
+            raise ImproperlyConfigured("JIRA_BUDGET_BACKEND=redis needs REDIS_URL")
+        return RedisSlots(settings.REDIS_URL, limit, lease)
+    if backend == "file":
+        return FileSlots(Path(settings.VAR_DIR) / "budget", limit, lease)
+    if backend == "none":
+        return NullSlots()
+    raise ImproperlyConfigured(f"JIRA_BUDGET_BACKEND={backend!r}: use redis, file or none")
