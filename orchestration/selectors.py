@@ -9,9 +9,10 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from core.isotime import iso_utc
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from sync.models import Comment, Issue, Worklog
-from sync.selectors import iso_utc, live_issues
+from sync.selectors import live_issues
 
 
 def issue_context(issue: Issue) -> dict[str, Any]:

@@ -6,11 +6,10 @@ names the interfaces use are re-exported here, so ``selectors.X`` keeps working.
 """
 
 from sync.selectors.export import (
-    export_history,
-    export_issues,
-    export_sprints,
-    export_users,
-    iso_utc,
+    history_export,
+    issues_export,
+    sprints_export,
+    users_export,
 )
 from sync.selectors.history import (
     SprintScopeChange,
@@ -70,11 +69,7 @@ __all__ = [
     "attach_authors",
     "attach_parents",
     "current_sprint",
-    "export_history",
-    "export_issues",
-    "export_sprints",
-    "export_users",
-    "iso_utc",
+    "history_export",
     "issue_by_key",
     "issue_changes",
     "issue_comments",
@@ -83,6 +78,7 @@ __all__ = [
     "issue_rows",
     "issue_sprints",
     "issue_worklogs",
+    "issues_export",
     "live_issues",
     "project_sprints",
     "project_users",
@@ -92,6 +88,7 @@ __all__ = [
     "site_by_ref",
     "sprint_by_jira_id",
     "sprint_scope_changes",
+    "sprints_export",
     "sync_job_of",
     "sync_jobs",
     "sync_logs",
@@ -99,6 +96,7 @@ __all__ = [
     "sync_states",
     "time_in_status",
     "tracked_users",
+    "users_export",
     "webhook_status",
     "with_issue_details",
 ]

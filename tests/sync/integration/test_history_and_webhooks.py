@@ -61,7 +61,7 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> float
 
 def assert_history_matches(project: Project, fake: FakeJira) -> None:
     expected = fake.data.export_history(project.key)
-    actual = list(selectors.export_history(project))
+    actual = list(selectors.history_export(project=project))
     assert len(actual) == len(expected)
     for mine, theirs in zip(actual, expected, strict=True):
         assert mine == theirs, f"change {theirs['history_id']} of issue {theirs['issue_id']} differs"
@@ -100,7 +100,7 @@ def test_history_equals_the_changelog_after_full_and_incremental_runs(fake_jira_
     assert run.status == "SUCCEEDED", run.error_message
     assert not run.full
     assert_history_matches(alpha, fake)
-    assert str(issues[4].id) not in {row["issue_id"] for row in selectors.export_history(alpha)}
+    assert str(issues[4].id) not in {row["issue_id"] for row in selectors.history_export(project=alpha)}
     exported = tmp_path / "history.jsonl"
     call_command("export_project", "ALPHA", "--entity", "history", "--output", str(exported))
     lines = exported.read_text().splitlines()
