@@ -212,7 +212,9 @@ class IssueHistorySerializer(serializers.ModelSerializer[models.Issue]):
         fields = serializer_fields(fieldmaps.ISSUE_HISTORY)
 
     def get_time_in_status(self, issue: models.Issue) -> list[dict[str, Any]]:
-        return [{"status": t.status, "seconds": t.seconds} for t in selectors.time_in_status(issue)]
+        return [
+            {"status": t.status, "seconds": t.seconds} for t in selectors.issue_time_in_status(issue=issue)
+        ]
 
 
 class SprintScopeChangeSerializer(serializers.Serializer[Any]):  # reads selectors.SprintScopeChange

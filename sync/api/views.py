@@ -247,7 +247,9 @@ class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
     def scope_changes(self, request: Request, pk: str) -> Response:
         """Issues added to or removed from the sprint after it started, oldest first."""
         includes = selectors.IssueIncludes(parent=False, comments=False, worklogs=False)
-        rows = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)), includes)
+        rows = selectors.sprint_scope_changes(
+            sprint=selectors.sprint_by_jira_id(sprint_id=int(pk)), includes=includes
+        )
         return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
 
 

@@ -133,9 +133,9 @@ class Query(graphene.ObjectType):
     ) -> list[selectors.SprintScopeChange]:
         jira_id = _sprint_id(sprint_id)
         assert jira_id is not None  # a required argument
-        sprint = selectors.sprint_by_jira_id(jira_id)
+        sprint = selectors.sprint_by_jira_id(sprint_id=jira_id)
         return selectors.sprint_scope_changes(
-            sprint, includes(info, ["issue"]), parents=parents(info, ["issue"])
+            sprint=sprint, includes=includes(info, ["issue"]), parents=parents(info, ["issue"])
         )
 
     @staticmethod

@@ -203,7 +203,7 @@ class Issue(DjangoObjectType):
 
     @staticmethod
     def resolve_time_in_status(root: models.Issue, info: graphene.ResolveInfo) -> list[selectors.StatusTime]:
-        return selectors.time_in_status(root)
+        return selectors.issue_time_in_status(issue=root)
 
 
 class SprintScopeChange(graphene.ObjectType):

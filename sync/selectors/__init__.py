@@ -15,9 +15,9 @@ from sync.selectors.history import (
     SprintScopeChange,
     StatusTime,
     assignee_handoffs,
+    issue_time_in_status,
     sprint_by_jira_id,
     sprint_scope_changes,
-    time_in_status,
 )
 from sync.selectors.issues import (
     CHANGE_ORDER,
@@ -77,6 +77,7 @@ __all__ = [
     "issue_queryset",
     "issue_rows",
     "issue_sprints",
+    "issue_time_in_status",
     "issue_worklogs",
     "issues_export",
     "live_issues",
@@ -94,7 +95,6 @@ __all__ = [
     "sync_logs",
     "sync_runs",
     "sync_states",
-    "time_in_status",
     "tracked_users",
     "users_export",
     "webhook_status",

@@ -21,8 +21,8 @@ class StatusTime:
     seconds: float
 
 
-def time_in_status(
-    issue: Issue, changes: Iterable[IssueChange] | None = None, *, as_of: datetime | None = None
+def issue_time_in_status(
+    *, issue: Issue, changes: Iterable[IssueChange] | None = None, as_of: datetime | None = None
 ) -> list[StatusTime]:
     """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
     statuses were first entered; they add up to the issue's age.
@@ -58,7 +58,7 @@ class SprintScopeChange:
     history_id: int
 
 
-def sprint_by_jira_id(sprint_id: int) -> Sprint:
+def sprint_by_jira_id(*, sprint_id: int) -> Sprint:
     sprints = list(Sprint.objects.filter(jira_id=sprint_id)[:2])
     if not sprints:
         raise NotFound(f"No synced sprint {sprint_id}", field="sprintId")
@@ -68,7 +68,7 @@ def sprint_by_jira_id(sprint_id: int) -> Sprint:
 
 
 def sprint_scope_changes(
-    sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
+    *, sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
 ) -> list[SprintScopeChange]:
     """Issues added to or removed from the sprint after it started (until it completed), oldest first.
 
@@ -104,7 +104,7 @@ def sprint_scope_changes(
     return [replace(c, issue=by_id[c.issue.id]) for c in changes]
 
 
-def assignee_handoffs(project: Project) -> QuerySet[IssueChange]:
+def assignee_handoffs(*, project: Project) -> QuerySet[IssueChange]:
     """Changes of assignee away from someone (to another person or to nobody), oldest first."""
     return (
         IssueChange.objects.filter(

@@ -126,13 +126,13 @@ def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
         Issue.live.filter(project=alpha), selectors.IssueIncludes(history=True)
     )
     for issue in issues:
-        spent = selectors.time_in_status(issue, as_of=as_of)
+        spent = selectors.issue_time_in_status(issue=issue, as_of=as_of)
         age = (as_of - issue.created).total_seconds()
         assert sum(s.seconds for s in spent) == pytest.approx(age, abs=1e-3), issue.key
         assert all(s.seconds >= 0 for s in spent)
         assert spent[-1].status == issue.status  # the clock is still running in the current status
     walked = next(i for i in issues if i.jira_id == int(new_id))
-    by_status = {s.status: s.seconds for s in selectors.time_in_status(walked, as_of=as_of)}
+    by_status = {s.status: s.seconds for s in selectors.issue_time_in_status(issue=walked, as_of=as_of)}
     fake_issue = data.issues[int(new_id)]
     started, finished = (h.created for h in fake_issue.changelog)  # the fake's clock also ran for real
     assert by_status == pytest.approx(
@@ -170,12 +170,14 @@ def test_sprint_scope_changes_and_assignee_handoffs_come_from_the_history(fake_j
 
     sprint = Sprint.objects.get(jira_id=active.id)
     assert sprint.start_date is not None
-    scope = selectors.sprint_scope_changes(sprint)
+    scope = selectors.sprint_scope_changes(sprint=sprint)
     mine = [(c.issue.jira_id, c.change) for c in scope if c.issue.jira_id in (added.id, removed.id)]
     assert mine == [(added.id, "added"), (removed.id, "removed")]
     assert all(c.at > sprint.start_date for c in scope)
     handoffs = [
-        (c.from_value, c.to_value) for c in selectors.assignee_handoffs(alpha) if c.issue.jira_id == handed.id
+        (c.from_value, c.to_value)
+        for c in selectors.assignee_handoffs(project=alpha)
+        if c.issue.jira_id == handed.id
     ]
     assert handoffs[-1] == (first, second)
 
