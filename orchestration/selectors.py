@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from core.isotime import iso_utc
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from sync.models import Comment, Issue, Worklog
-from sync.selectors import live_issues
+from sync.selectors import project_live_issues
 
 
 def issue_context(issue: Issue) -> dict[str, Any]:
@@ -27,12 +27,14 @@ def issue_context(issue: Issue) -> dict[str, Any]:
         .get(id=issue.id)
     )
     parent = (
-        live_issues(issue.project).filter(site=issue.site_id, jira_id=issue.parent_jira_id).first()
+        project_live_issues(project=issue.project)
+        .filter(site=issue.site_id, jira_id=issue.parent_jira_id)
+        .first()
         if issue.parent_jira_id
         else None
     )
     siblings = (
-        live_issues(issue.project)
+        project_live_issues(project=issue.project)
         .filter(parent_jira_id=issue.parent_jira_id)
         .exclude(id=issue.id)
         .order_by("key")

@@ -171,10 +171,10 @@ class ProjectViewSet(ProjectControlsMixin):
     def issues(self, request: Request, key: str) -> Response:
         query = s.IssueFilterInput(data=request.query_params)
         query.is_valid(raise_exception=True)
-        issues = selectors.issue_queryset(self.get_object(), query.filters())
+        issues = selectors.issue_queryset(project=self.get_object(), filters=query.filters())
         includes = selectors.IssueIncludes(comments=False, worklogs=False, parent=False)
         # The viewset is typed for projects; this action pages issues.
-        page: Any = self.paginate_queryset(selectors.with_issue_details(issues, includes))  # type: ignore[arg-type]
+        page: Any = self.paginate_queryset(selectors.issues_with_details(issues=issues, includes=includes))  # type: ignore[arg-type]
         return self.get_paginated_response(s.IssueSerializer(page, many=True).data)
 
     @action(detail=True, serializer_class=s.SprintSerializer)
@@ -224,7 +224,7 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
 
     @cached_read
     def retrieve(self, request: Request, key: str) -> Response:
-        issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
+        issue = selectors.issue_by_key(key=key, includes=selectors.IssueIncludes(parent=False))
         return Response(s.IssueDetailSerializer(issue).data)
 
     @action(detail=True, serializer_class=s.IssueHistorySerializer)
@@ -233,7 +233,7 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
         only_history = selectors.IssueIncludes(
             people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
         )
-        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key, only_history)).data)
+        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key=key, includes=only_history)).data)
 
 
 class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):

@@ -120,12 +120,15 @@ class Query(graphene.ObjectType):
         )
         project = project_arg(project_key, "projectKey")
         return IssuePage(
-            selectors.issue_queryset(project, filters), first=_page_size(first), after=after, info=info
+            selectors.issue_queryset(project=project, filters=filters),
+            first=_page_size(first),
+            after=after,
+            info=info,
         )
 
     @staticmethod
     def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
-        return selectors.issue_by_key(key, includes(info, []), parents=parents(info, []))
+        return selectors.issue_by_key(key=key, includes=includes(info, []), parents=parents(info, []))
 
     @staticmethod
     def resolve_sprint_scope_changes(

@@ -9,13 +9,13 @@ from django.db.models import Prefetch
 
 from core.isotime import iso_utc
 from sync.models import Comment, IssueChange, IssueSprint, JiraUser, Project, Sprint, Worklog
-from sync.selectors.issues import live_issues
+from sync.selectors.issues import project_live_issues
 
 
 def issues_export(*, project: Project, chunk_size: int = 500) -> Iterator[dict[str, Any]]:
     """Every live issue of the project with its comments and worklogs, sorted by Jira id; streamed."""
     issues = (
-        live_issues(project)
+        project_live_issues(project=project)
         .select_related("assignee", "reporter")
         .prefetch_related(
             Prefetch("comments", queryset=Comment.objects.select_related("author").order_by("jira_id")),

@@ -27,9 +27,9 @@ def issue_time_in_status(
     """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
     statuses were first entered; they add up to the issue's age.
 
-    Reads the changes prefetched by ``with_issue_details(history=True)`` when there are.
+    Reads the changes prefetched by ``issues_with_details(history=True)`` when there are.
     """
-    items = issue_history(issue) if changes is None else changes
+    items = issue_history(issue=issue) if changes is None else changes
     moves = sorted(
         (c for c in items if c.field == "status"), key=lambda c: (c.created, c.history_id, c.item_index)
     )
@@ -98,7 +98,7 @@ def sprint_scope_changes(
     if includes is None or not changes:
         return changes
     detailed = issue_rows(
-        Issue.objects.filter(id__in={c.issue.id for c in changes}), includes, parents=parents
+        issues=Issue.objects.filter(id__in={c.issue.id for c in changes}), includes=includes, parents=parents
     )
     by_id = {issue.id: issue for issue in detailed}
     return [replace(c, issue=by_id[c.issue.id]) for c in changes]

@@ -122,8 +122,8 @@ def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
 
     assert sync_and_wait(alpha, full=True).status == "SUCCEEDED"
 
-    issues = selectors.with_issue_details(
-        Issue.live.filter(project=alpha), selectors.IssueIncludes(history=True)
+    issues = selectors.issues_with_details(
+        issues=Issue.live.filter(project=alpha), includes=selectors.IssueIncludes(history=True)
     )
     for issue in issues:
         spent = selectors.issue_time_in_status(issue=issue, as_of=as_of)
