@@ -128,7 +128,9 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
     def tracked_users(self, request: Request, key: str) -> Response:
         """GET: the accounts the project tracks. POST (operators): track more, with a backfill run."""
         if request.method == "GET":
-            return Response(s.UserSerializer(selectors.tracked_users(self.get_object()), many=True).data)
+            return Response(
+                s.UserSerializer(selectors.tracked_users(project=self.get_object()), many=True).data
+            )
         permission = CanOperateSync()
         if not permission.has_permission(request, self):
             self.permission_denied(request, message=permission.message)
@@ -180,12 +182,14 @@ class ProjectViewSet(ProjectControlsMixin):
     @action(detail=True, serializer_class=s.SprintSerializer)
     @cached_read
     def sprints(self, request: Request, key: str) -> Response:
-        return Response(s.SprintSerializer(selectors.project_sprints(self.get_object()), many=True).data)
+        return Response(
+            s.SprintSerializer(selectors.project_sprints(project=self.get_object()), many=True).data
+        )
 
     @action(detail=True, serializer_class=s.UserSerializer)
     @cached_read
     def users(self, request: Request, key: str) -> Response:
-        return Response(s.UserSerializer(selectors.project_users(self.get_object()), many=True).data)
+        return Response(s.UserSerializer(selectors.project_users(project=self.get_object()), many=True).data)
 
     @action(detail=True, url_path="sync-job", serializer_class=s.SyncJobSerializer)
     def sync_job(self, request: Request, key: str) -> Response:

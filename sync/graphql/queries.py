@@ -147,15 +147,15 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_sprints(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_sprints(project_arg(project_key, "projectKey"))
+        return selectors.project_sprints(project=project_arg(project_key, "projectKey"))
 
     @staticmethod
     def resolve_users(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_users(project_arg(project_key, "projectKey"))
+        return selectors.project_users(project=project_arg(project_key, "projectKey"))
 
     @staticmethod
     def resolve_tracked_users(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.tracked_users(project_arg(project_id, "projectId"))
+        return selectors.tracked_users(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_job(root: None, info: graphene.ResolveInfo, project_id: str) -> models.SyncJob:
@@ -181,7 +181,7 @@ class Query(graphene.ObjectType):
     def resolve_jira_project_options(
         root: None, info: graphene.ResolveInfo, site_id: str
     ) -> list[discovery.JiraProjectOption]:
-        return discovery.jira_project_options(selectors.site_by_ref(site_id))
+        return discovery.jira_project_options(selectors.site_by_ref(ref=site_id))
 
     @staticmethod
     def resolve_jira_project_user_options(

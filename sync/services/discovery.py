@@ -48,7 +48,7 @@ def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
 
 def jira_project_user_options(project: Project) -> list[JiraUserOption]:
     """People Jira lets work on the project now, flagged when the project tracks them."""
-    tracked = set(tracked_users(project).values_list("account_id", flat=True))
+    tracked = set(tracked_users(project=project).values_list("account_id", flat=True))
     return [
         JiraUserOption(
             account_id=a.account_id,

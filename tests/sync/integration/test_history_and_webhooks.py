@@ -231,7 +231,7 @@ def test_a_signed_webhook_brings_each_kind_of_change_within_the_target(
     )
     assert all(d.status == 202 for d in fake.webhooks.deliveries())
     assert WebhookEvent.objects.filter(site=site).count() == len(fake.webhooks.deliveries())
-    status: Any = selectors.webhook_status(JiraSite.objects.filter(id=site.id)).get()  # annotated
+    status: Any = selectors.webhook_status(sites=JiraSite.objects.filter(id=site.id)).get()  # annotated
     assert status.webhook_events_today == 5 and status.webhook_last_event is not None
 
 
