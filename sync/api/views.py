@@ -61,7 +61,7 @@ class IssuePagination(CursorPagination):
 def _render(result: controls.SyncControlResult) -> tuple[Any, int]:
     body = {
         # The job re-read with its active or last run, as GET sync-job shows it.
-        "sync_job": selectors.sync_job_of(result.project),
+        "sync_job": selectors.sync_job_get(project=result.project),
         "run": result.run,
         "run_created": result.run_created,
         "removed": result.removed,
@@ -193,22 +193,24 @@ class ProjectViewSet(ProjectControlsMixin):
 
     @action(detail=True, url_path="sync-job", serializer_class=s.SyncJobSerializer)
     def sync_job(self, request: Request, key: str) -> Response:
-        return Response(s.SyncJobSerializer(selectors.sync_job_of(self.get_object())).data)
+        return Response(s.SyncJobSerializer(selectors.sync_job_get(project=self.get_object())).data)
 
     @action(detail=True, serializer_class=s.SyncStateSerializer)
     def states(self, request: Request, key: str) -> Response:
-        return Response(s.SyncStateSerializer(selectors.sync_states(self.get_object()), many=True).data)
+        return Response(
+            s.SyncStateSerializer(selectors.sync_states(project=self.get_object()), many=True).data
+        )
 
     @extend_schema(parameters=[_LIMIT])
     @action(detail=True, serializer_class=s.SyncRunSerializer)
     def runs(self, request: Request, key: str) -> Response:
-        runs = selectors.sync_runs(self.get_object(), _limit(request))
+        runs = selectors.sync_runs(project=self.get_object(), limit=_limit(request))
         return Response(s.SyncRunSerializer(runs, many=True).data)
 
     @extend_schema(parameters=[_LIMIT])
     @action(detail=True, serializer_class=s.SyncLogSerializer)
     def logs(self, request: Request, key: str) -> Response:
-        logs = selectors.sync_logs(self.get_object(), _limit(request))
+        logs = selectors.sync_logs(project=self.get_object(), limit=_limit(request))
         return Response(s.SyncLogSerializer(logs, many=True).data)
 
 

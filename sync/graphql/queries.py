@@ -159,23 +159,23 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_sync_job(root: None, info: graphene.ResolveInfo, project_id: str) -> models.SyncJob:
-        return selectors.sync_job_of(project_arg(project_id, "projectId"))
+        return selectors.sync_job_get(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_states(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.sync_states(project_arg(project_id, "projectId"))
+        return selectors.sync_states(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_logs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_logs(project_arg(project_id, "projectId"), limit)
+        return selectors.sync_logs(project=project_arg(project_id, "projectId"), limit=limit)
 
     @staticmethod
     def resolve_sync_runs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_runs(project_arg(project_id, "projectId"), limit)
+        return selectors.sync_runs(project=project_arg(project_id, "projectId"), limit=limit)
 
     @staticmethod
     def resolve_jira_project_options(

@@ -46,10 +46,10 @@ class Command(BaseCommand):
         self.stderr.write(f"{verb} sync run {run.id} of {project.key}")
         if not options["wait"]:
             if options["json"]:
-                self.stdout.write(json.dumps(run_summary(run)))
+                self.stdout.write(json.dumps(run_summary(run=run)))
             return
         run = self._follow(run, options["timeout"])
-        summary = run_summary(run)
+        summary = run_summary(run=run)
         self._print(summary)
         if options["json"]:
             self.stdout.write(json.dumps(summary))
