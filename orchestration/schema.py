@@ -118,7 +118,9 @@ class Query(graphene.ObjectType):
         first: int = 50,
     ) -> list[Orchestration]:
         _require_user(info)
-        ids = selectors.orchestrations(status=status, project_key=project_key).values_list("id", flat=True)
+        ids = selectors.orchestrations_list(status=status, project_key=project_key).values_list(
+            "id", flat=True
+        )
         wanted = list(ids[: max(1, min(first, MAX_LIST))])
         return list(selectors.orchestration_detail().filter(id__in=wanted).order_by("-id"))
 

@@ -15,7 +15,7 @@ from sync.models import Comment, Issue, Worklog
 from sync.selectors import project_live_issues
 
 
-def issue_context(issue: Issue) -> dict[str, Any]:
+def issue_context(*, issue: Issue) -> dict[str, Any]:
     """The issue as synced, with its comments, worklogs, sprints, parent and siblings: an agent's input."""
     issue = (
         Issue.objects.select_related("assignee", "reporter", "project")
@@ -83,7 +83,9 @@ def issue_context(issue: Issue) -> dict[str, Any]:
     }
 
 
-def orchestrations(*, status: str | None = None, project_key: str | None = None) -> QuerySet[Orchestration]:
+def orchestrations_list(
+    *, status: str | None = None, project_key: str | None = None
+) -> QuerySet[Orchestration]:
     query = Orchestration.objects.select_related("project").order_by("-id")
     if status:
         query = query.filter(status=status)
@@ -101,11 +103,11 @@ def orchestration_detail() -> QuerySet[Orchestration]:
     )
 
 
-def timeline(orchestration: Orchestration) -> list[Event]:
+def orchestration_timeline(*, orchestration: Orchestration) -> list[Event]:
     return list(Event.objects.filter(orchestration=orchestration).order_by("seq"))
 
 
-def latest_outputs(executions: Iterable[PhaseExecution]) -> dict[str, dict[str, Any]]:
+def phase_outputs_latest(*, executions: Iterable[PhaseExecution]) -> dict[str, dict[str, Any]]:
     """Phase -> outputs of its latest successful execution (what the next phase's agents build on)."""
     ordered = sorted(executions, key=lambda e: e.id)
     return {e.phase: e.output for e in ordered if e.state == PhaseExecution.State.SUCCEEDED}

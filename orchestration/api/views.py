@@ -50,7 +50,7 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if self.action == "list":
-            return selectors.orchestrations(
+            return selectors.orchestrations_list(
                 status=self.request.query_params.get("status"),
                 project_key=self.request.query_params.get("project"),
             )
