@@ -101,7 +101,9 @@ def project_runs_analyse(
         if not rows:
             return summary
         summary.projects += 1
-        details = selectors.failure_details(r["id"] for r in rows if r["status"] == RunStatus.FAILED)
+        details = selectors.run_failure_details(
+            run_ids=(r["id"] for r in rows if r["status"] == RunStatus.FAILED)
+        )
         needed = details or state.level or state.consecutive_failures
         schedule = _schedule_of(project_id) if needed else ladder.Schedule(cron="", effective_cron="")
         durations = _Durations(project_id)
@@ -161,7 +163,7 @@ class _Durations:
         """Durations before ``row`` (newest first), then ``row`` joins them."""
         kind = bool(row["full"])
         if kind not in self.by_kind:
-            previous = selectors.previous_durations(
+            previous = selectors.run_durations_previous(
                 project_id=self.project_id, before_run_id=row["id"], full=kind, limit=self.window
             )
             self.by_kind[kind] = deque(previous, maxlen=self.window)
