@@ -158,7 +158,7 @@ class ProjectViewSet(ProjectControlsMixin):
         return selectors.projects_list()
 
     def get_object(self) -> models.Project:
-        return sites.project_get(self.kwargs["key"])
+        return sites.project_get(key_or_id=self.kwargs["key"])
 
     def list(self, request: Request) -> Response:
         return Response(s.ProjectSerializer(self.get_queryset(), many=True).data)

@@ -29,7 +29,7 @@ from sync.services import discovery, sites
 def project_arg(ref: str, argument: str) -> models.Project:
     """The project named by a key or Jira id; a lookup error names the GraphQL argument."""
     try:
-        return sites.project_get(ref)
+        return sites.project_get(key_or_id=ref)
     except ServiceError as exc:
         exc.field = argument
         raise

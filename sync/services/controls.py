@@ -85,7 +85,7 @@ class Busy(ServiceError):
 def _check_site(project: Project) -> None:
     """One cheap authenticated call; transient failures (network, 5xx, 429) don't block a control."""
     try:
-        with sites.client_for(project.site) as client:
+        with sites.site_client(site=project.site) as client:
             client.myself()
     except JiraError as error:
         if error.code in _BROKEN_SITE_CODES:

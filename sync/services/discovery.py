@@ -33,7 +33,7 @@ class JiraUserOption:
 def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
     """Every project the site's API user can see in Jira now, flagged when already registered."""
     registered = set(Project.objects.filter(site=site).values_list("jira_id", flat=True))
-    with sites.client_for(site) as client:
+    with sites.site_client(site=site) as client:
         found = [p for page in client.iter_project_pages() for p in page]
     return [
         JiraProjectOption(

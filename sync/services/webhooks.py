@@ -38,7 +38,7 @@ from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, Webhoo
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
 from sync.services.scope import tracked_account_ids
-from sync.services.sites import client_for
+from sync.services.sites import site_client
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def refresh_pending(*, pending_id: int) -> Counter[str]:
     generations = {row.id: row.generation for row in rows}
     apply: Apply
     try:
-        with client_for(site) as client:
+        with site_client(site=site) as client:
             apply = (
                 _read_issues(client, site, [row.jira_id for row in rows], counts)
                 if first.kind == PendingRefresh.Kind.ISSUE

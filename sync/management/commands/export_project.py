@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
         rows = EXPORTERS[options["entity"]](project=project)
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
         try:

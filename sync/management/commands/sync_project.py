@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
             # Through the controls, so a site refusing our credentials is refused here as everywhere.
             result = controls.sync_trigger(
                 project=project,

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = options["actor"]
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
             if options["pause"]:
                 result = controls.sync_pause(project=project, note=options["note"], actor=actor)
             elif options["resume"]:
