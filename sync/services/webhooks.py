@@ -293,7 +293,7 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
         for record in records:
             project_id = projects.get(record.project_jira_id or 0)
             project = Project.objects.filter(id=project_id).first() if project_id else None
-            tracked = tracked_account_ids(project) if project else []
+            tracked = tracked_account_ids(project=project) if project else []
             if project is None or (tracked and not {record.assignee, record.reporter} & set(tracked)):
                 gone.append(record.jira_id)  # moved to an unregistered project or out of scope
             else:
