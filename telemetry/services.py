@@ -55,7 +55,7 @@ def policy_from_settings() -> ladder.Policy:
         raise ImproperlyConfigured("TELEMETRY_BACKOFF_LADDER has no rungs: give ';'-separated crons")
     for number, cron in enumerate(crons, start=1):
         try:
-            schedules.validate_cron(cron)
+            schedules.cron_validate(expression=cron)
         except InvalidInput as error:
             raise ImproperlyConfigured(
                 f"TELEMETRY_BACKOFF_LADDER rung {number} '{cron}': {error.message} (separate rungs with ';')"

@@ -116,7 +116,7 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
     key = key.strip().upper()
     if Project.objects.filter(site=site, key=key).exists():
         raise AlreadyExists(f"Project {key} is already registered on {site}", field="key")
-    cron = schedules.validate_cron(cron or settings.SYNC_DEFAULT_CRON)
+    cron = schedules.cron_validate(expression=cron or settings.SYNC_DEFAULT_CRON)
     with site_client(site=site) as client:
         payload = client.get_project(key)
     with transaction.atomic():
@@ -131,7 +131,7 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
         for account_id in track:
             user, _ = JiraUser.objects.get_or_create(site=site, account_id=account_id)
             ProjectTrackedUser.objects.create(project=project, user=user)
-        schedules.install(job)
+        schedules.schedule_install(job=job)
     return project
 
 

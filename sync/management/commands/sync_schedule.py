@@ -41,5 +41,5 @@ class Command(BaseCommand):
         job = result.job
         cron = job.active_cron
         next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
-        described = schedules.describe(cron)
+        described = schedules.cron_describe(expression=cron)
         self.stdout.write(f"{project.key}: {job.status}, cron '{job.cron}' ({described}), next {next_run}")
