@@ -181,10 +181,10 @@ class Query(graphene.ObjectType):
     def resolve_jira_project_options(
         root: None, info: graphene.ResolveInfo, site_id: str
     ) -> list[discovery.JiraProjectOption]:
-        return discovery.jira_project_options(selectors.site_by_ref(ref=site_id))
+        return discovery.jira_project_options(site=selectors.site_by_ref(ref=site_id))
 
     @staticmethod
     def resolve_jira_project_user_options(
         root: None, info: graphene.ResolveInfo, project_id: str
     ) -> list[discovery.JiraUserOption]:
-        return discovery.jira_project_user_options(project_arg(project_id, "projectId"))
+        return discovery.jira_project_user_options(project=project_arg(project_id, "projectId"))
