@@ -79,7 +79,7 @@ def webhook_secret_set(*, site: JiraSite, secret: str | None = None) -> str:
     return secret
 
 
-def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
+def webhook_signature_valid(*, secret: str, body: bytes, header: str) -> bool:
     """``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>``, compared in constant time."""
     scheme, _, received = header.strip().partition("=")
     if scheme.lower() != "sha256" or not received:
@@ -103,7 +103,7 @@ def webhook_receive(*, site_id: int, body: bytes, signature: str, identifier: st
             f"Webhooks are not enabled for site {site.name}",
             advice="Set a secret with `manage.py jira_site webhook-secret` and register it in Jira",
         )
-    if not signature_valid(secret=site.webhook_secret, body=body, header=signature):
+    if not webhook_signature_valid(secret=site.webhook_secret, body=body, header=signature):
         JiraSite.objects.filter(id=site.id).update(
             webhook_rejected=F("webhook_rejected") + 1, webhook_rejected_at=timezone.now()
         )
@@ -187,7 +187,7 @@ def _enqueue_refresh(pending_id: int, *, countdown: float) -> None:
 # --- Refreshing -------------------------------------------------------------------------------------
 
 
-def refresh_pending(*, pending_id: int) -> Counter[str]:
+def pending_refresh_run(*, pending_id: int) -> Counter[str]:
     """Re-read what a pending row names and store it; a no-op for a duplicate or finished delivery.
 
     Other issues of the site waiting for a refresh are read in the same Jira request (up to
