@@ -47,7 +47,7 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages come from send_message/notify, which validate them
+        return False  # messages come from message_send/message_publish, which validate them
 
     @admin.action(description="Send the selected failed messages again", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

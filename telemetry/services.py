@@ -249,7 +249,7 @@ def _apply(
         reason=f"recovered after {ended.failures} {ended.category} failures",
         run_id=run_id,
     )
-    notifications.notify(
+    notifications.message_publish(
         category=RECOVERED,
         subject=f"[Jira++] {project.key} on {project.site.name} recovered",
         text=(
@@ -310,7 +310,7 @@ def _check_slow(project: Project, row: dict[str, Any], previous: list[int], summ
             facts["median"] = f"{p50 / 1000:.1f}s"
         if latency is not None:
             facts["jira latency"] = f"{latency} ms per request"
-        notifications.notify(
+        notifications.message_publish(
             category=SLOW_SYNC,
             subject=f"[Jira++] {project.key} on {project.site.name}: slow sync",
             text=f"Run {row['id']} of {project.key} took {seconds:.1f}s: {why}.",
@@ -354,7 +354,7 @@ def _notify_episode(
 ) -> None:
     prefix = "Still failing: " if reminder else ""
     facts = {**_facts(project, episode), "advice": advice}
-    notifications.notify(
+    notifications.message_publish(
         category=episode.category,
         subject=f"[Jira++] {prefix}{project.key} on {project.site.name}: {episode.category}",
         text="\n".join(
