@@ -1,6 +1,6 @@
-"""Benchmark: accept N Slack messages through ``message_publish`` and deliver them with one Celery worker to a local
-webhook receiver, on PostgreSQL and Redis. Prints the accept rate, the delivery rate (first accepted to last
-SENT) and checks every message arrived exactly once.
+"""Benchmark: accept N Slack messages through ``message_publish`` and deliver them with one Celery worker to a
+local webhook receiver, on PostgreSQL and Redis. Prints the accept rate, the delivery rate (first accepted
+to last SENT) and checks every message arrived exactly once.
 
     .venv/bin/python -m bench.notifications_delivery --messages 500 [--concurrency 2]
 """
