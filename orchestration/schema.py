@@ -165,7 +165,7 @@ class StartOrchestration(graphene.Mutation):
     def mutate(root: object, info: graphene.ResolveInfo, issue_key: str, auto_proceed: bool = False) -> Any:
         return _control(
             info,
-            lambda actor: controls.start_orchestration(
+            lambda actor: controls.orchestration_start(
                 issue_key=issue_key, auto_proceed=auto_proceed, actor=actor
             ),
         )
@@ -193,17 +193,17 @@ def _decision_mutation(
 
 class Mutation(graphene.ObjectType):
     start_orchestration = StartOrchestration.Field()
-    approve_phase = _decision_mutation("ApprovePhase", controls.approve_phase, True).Field()
-    reject_phase = _decision_mutation("RejectPhase", controls.reject_phase, True).Field()
+    approve_phase = _decision_mutation("ApprovePhase", controls.phase_approve, True).Field()
+    reject_phase = _decision_mutation("RejectPhase", controls.phase_reject, True).Field()
     cancel_orchestration = _decision_mutation(
-        "CancelOrchestration", controls.cancel_orchestration, False
+        "CancelOrchestration", controls.orchestration_cancel, False
     ).Field()
     retry_orchestration = _decision_mutation(
-        "RetryOrchestration", controls.retry_orchestration, False
+        "RetryOrchestration", controls.orchestration_retry, False
     ).Field()
     pause_orchestration = _decision_mutation(
-        "PauseOrchestration", controls.pause_orchestration, False
+        "PauseOrchestration", controls.orchestration_pause, False
     ).Field()
     resume_orchestration = _decision_mutation(
-        "ResumeOrchestration", controls.resume_orchestration, False
+        "ResumeOrchestration", controls.orchestration_resume, False
     ).Field()
