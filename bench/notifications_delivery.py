@@ -1,6 +1,6 @@
-"""Benchmark: accept N Slack messages through ``notify`` and deliver them with one Celery worker to a local
-webhook receiver, on PostgreSQL and Redis. Prints the accept rate, the delivery rate (first accepted to last
-SENT) and checks every message arrived exactly once.
+"""Benchmark: accept N Slack messages through ``message_publish`` and deliver them with one Celery worker to a
+local webhook receiver, on PostgreSQL and Redis. Prints the accept rate, the delivery rate (first accepted
+to last SENT) and checks every message arrived exactly once.
 
     .venv/bin/python -m bench.notifications_delivery --messages 500 [--concurrency 2]
 """
@@ -95,7 +95,7 @@ def main() -> int:
         time.sleep(4)  # worker start-up, not measured
         started = time.monotonic()
         for n in range(args.messages):
-            services.notify(
+            services.message_publish(
                 category="RATE_LIMITED",
                 subject=f"message {n}",
                 text=f"bench-{n}",

@@ -98,7 +98,7 @@ def main() -> int:
 
     def run_to_end(key: str) -> float:
         started = time.perf_counter()
-        orchestration = controls.start_orchestration(
+        orchestration = controls.orchestration_start(
             issue_key=key, auto_proceed=True, actor="bench"
         ).orchestration
         while not Orchestration.objects.filter(id=orchestration.id, status="SUCCEEDED").exists():
@@ -121,7 +121,7 @@ def main() -> int:
         load_keys = keys[: args.load]
         started = time.perf_counter()
         ids = [
-            controls.start_orchestration(issue_key=k, auto_proceed=True).orchestration.id for k in load_keys
+            controls.orchestration_start(issue_key=k, auto_proceed=True).orchestration.id for k in load_keys
         ]
         deadline = time.monotonic() + 600
         while Orchestration.objects.filter(id__in=ids, status__in=["PENDING", "RUNNING"]).exists():

@@ -62,14 +62,14 @@ def main() -> int:
     )
     jobs = SyncJob.objects.bulk_create([SyncJob(project=p, cron="* * * * *") for p in projects])
     for job in jobs:
-        schedules.install(job)
+        schedules.schedule_install(job=job)
 
     timed(
         "reschedule (validate, edit own crontab + beat entry, audit line)",
         n,
         lambda: [controls.sync_reschedule(project=p, cron="*/5 * * * *") for p in projects],
     )
-    slot = schedules.next_fire("*/5 * * * *", timezone.now())
+    slot = schedules.cron_next_fire(expression="*/5 * * * *", after=timezone.now())
     timed(
         "tick admitted (a run created)",
         n,

@@ -125,7 +125,7 @@ def main() -> int:
 
     from fakejira import FakeDataConfig, FakeJira
     from fakejira.latency import SEARCH_ENDPOINTS
-    from sync.selectors import export_history, export_issues
+    from sync.selectors import history_export, issues_export
     from sync.services import sites
 
     keys = [f"P{n}" for n in range(args.projects)]
@@ -140,8 +140,8 @@ def main() -> int:
 
             def exact() -> bool:
                 return all(
-                    list(export_issues(p)) == fake.data.export(p.key)
-                    and list(export_history(p)) == fake.data.export_history(p.key)
+                    list(issues_export(project=p)) == fake.data.export(p.key)
+                    and list(history_export(project=p)) == fake.data.export_history(p.key)
                     for p in projects
                 )
 

@@ -209,7 +209,7 @@ def _channel_outcome(notification: Notification, result: DeliveryResult, now: da
 def _announce_disabled(config: ChannelConfig, now: datetime) -> None:
     """Tell people through the other channels (routes of CHANNEL_DISABLED; by default email). A message
     routed to the disabled channel itself is recorded as FAILED CHANNEL_DISABLED, so this cannot loop."""
-    services.notify(
+    services.message_publish(
         category=services.CHANNEL_DISABLED,
         subject=f"Jira++: the {config} notification channel is disabled",
         text=f"Messages to {config} are no longer sent. {config.disabled_reason}",

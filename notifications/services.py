@@ -1,4 +1,5 @@
-"""The communication service: accept messages (``send_message``, ``notify``) and the operators' actions.
+"""The communication service: accept messages (``message_send``, ``message_publish``) and the operators'
+actions.
 
 One row per idempotency key (a UNIQUE column), so a repeated call returns the first message and sends
 nothing. Sending happens in ``notifications.delivery`` on the ``notifications`` queue, after commit.
@@ -60,7 +61,7 @@ def _check_message(*, idempotency_key: str, subject: str, category: str, link: s
     return key, subject
 
 
-def send_message(
+def message_send(
     *,
     channel: str,
     recipient: str,
@@ -91,7 +92,7 @@ def send_message(
         "subject": subject,
         "text": text,
         "html": html,
-        "facts": fact_strings(facts),
+        "facts": _fact_strings(facts),
         "link": link,
         "options": transport.clean_options(options),
     }
@@ -145,11 +146,11 @@ def route_defaults_install() -> list[Route]:
         ]
 
 
-def fact_strings(facts: Mapping[str, str] | None) -> dict[str, str]:
+def _fact_strings(facts: Mapping[str, str] | None) -> dict[str, str]:
     return {str(name): str(value) for name, value in (facts or {}).items()}
 
 
-def default_recipients(channel: str) -> list[str]:
+def channel_default_recipients(*, channel: str) -> list[str]:
     """Where a route without its own recipients sends (documented in docs/notifications.md)."""
     defaults: dict[str, list[str]] = {
         "email": list(settings.NOTIFY_EMAIL_TO),
@@ -159,7 +160,7 @@ def default_recipients(channel: str) -> list[str]:
     return defaults.get(channel, [])
 
 
-def notify(
+def message_publish(
     *,
     category: str,
     subject: str,
@@ -185,7 +186,7 @@ def notify(
     sent: list[Notification] = []
     with transaction.atomic():
         for route in routes:
-            recipients = route.recipient_list or default_recipients(route.channel)
+            recipients = route.recipient_list or channel_default_recipients(channel=route.channel)
             route_key = f"{idempotency_key}:{route.id}"
             common: dict[str, Any] = {
                 "channel": route.channel,
@@ -213,7 +214,7 @@ def notify(
                 batches = [(recipient, f"{route_key}:{recipient}") for recipient in recipients]
             for recipient, key in batches:
                 try:
-                    sent.append(send_message(recipient=recipient, idempotency_key=key, **common))
+                    sent.append(message_send(recipient=recipient, idempotency_key=key, **common))
                 except InvalidInput as error:
                     if error.field != "recipient":
                         raise
@@ -239,7 +240,7 @@ def routes_for(category: str) -> list[Route]:
 
 def _unroutable(*, key: str, code: str, problem: str, **fields: Any) -> Notification:
     """A route that cannot be sent to is recorded as FAILED, so the gap shows in the admin."""
-    fields["facts"] = fact_strings(fields.get("facts"))
+    fields["facts"] = _fact_strings(fields.get("facts"))
     fields["recipient"] = fields["recipient"][:1000]
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
@@ -262,7 +263,7 @@ def _unroutable(*, key: str, code: str, problem: str, **fields: Any) -> Notifica
 def channel_send_test(*, channel: str, recipient: str = "", actor: str = "") -> Notification:
     """A test message through a channel, to its given or default recipient(s)."""
     transport = _transport_class(channel)
-    recipients = [recipient] if recipient else default_recipients(channel)
+    recipients = [recipient] if recipient else channel_default_recipients(channel=channel)
     if not recipients:
         raise InvalidInput(
             f"No recipient for a {transport.label} test message",
@@ -270,7 +271,7 @@ def channel_send_test(*, channel: str, recipient: str = "", actor: str = "") -> 
             "NOTIFY_WHATSAPP_TO) or give one.",
             field="recipient",
         )
-    return send_message(
+    return message_send(
         channel=channel,
         recipient=", ".join(recipients) if transport.multi_recipient else recipients[0],
         subject="Jira++ test message",

@@ -113,24 +113,24 @@ class OrchestrationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Approve the pending phase")
     def approve(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "approved", controls.approve_phase)
+        _run(request, queryset, "approved", controls.phase_approve)
 
     @admin.action(description="Reject the pending phase (ends the orchestration)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "rejected", controls.reject_phase)
+        _run(request, queryset, "rejected", controls.phase_reject)
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "cancel requested", controls.cancel_orchestration)
+        _run(request, queryset, "cancel requested", controls.orchestration_cancel)
 
     @admin.action(description="Retry from the failed phase")
     def retry(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "retrying", controls.retry_orchestration)
+        _run(request, queryset, "retrying", controls.orchestration_retry)
 
     @admin.action(description="Pause")
     def pause(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "pausing", controls.pause_orchestration)
+        _run(request, queryset, "pausing", controls.orchestration_pause)
 
     @admin.action(description="Resume")
     def resume(self, request: HttpRequest, queryset: QuerySet[Orchestration]) -> None:
-        _run(request, queryset, "resumed", controls.resume_orchestration)
+        _run(request, queryset, "resumed", controls.orchestration_resume)

@@ -118,7 +118,9 @@ class Query(graphene.ObjectType):
         first: int = 50,
     ) -> list[Orchestration]:
         _require_user(info)
-        ids = selectors.orchestrations(status=status, project_key=project_key).values_list("id", flat=True)
+        ids = selectors.orchestrations_list(status=status, project_key=project_key).values_list(
+            "id", flat=True
+        )
         wanted = list(ids[: max(1, min(first, MAX_LIST))])
         return list(selectors.orchestration_detail().filter(id__in=wanted).order_by("-id"))
 
@@ -163,7 +165,7 @@ class StartOrchestration(graphene.Mutation):
     def mutate(root: object, info: graphene.ResolveInfo, issue_key: str, auto_proceed: bool = False) -> Any:
         return _control(
             info,
-            lambda actor: controls.start_orchestration(
+            lambda actor: controls.orchestration_start(
                 issue_key=issue_key, auto_proceed=auto_proceed, actor=actor
             ),
         )
@@ -191,17 +193,17 @@ def _decision_mutation(
 
 class Mutation(graphene.ObjectType):
     start_orchestration = StartOrchestration.Field()
-    approve_phase = _decision_mutation("ApprovePhase", controls.approve_phase, True).Field()
-    reject_phase = _decision_mutation("RejectPhase", controls.reject_phase, True).Field()
+    approve_phase = _decision_mutation("ApprovePhase", controls.phase_approve, True).Field()
+    reject_phase = _decision_mutation("RejectPhase", controls.phase_reject, True).Field()
     cancel_orchestration = _decision_mutation(
-        "CancelOrchestration", controls.cancel_orchestration, False
+        "CancelOrchestration", controls.orchestration_cancel, False
     ).Field()
     retry_orchestration = _decision_mutation(
-        "RetryOrchestration", controls.retry_orchestration, False
+        "RetryOrchestration", controls.orchestration_retry, False
     ).Field()
     pause_orchestration = _decision_mutation(
-        "PauseOrchestration", controls.pause_orchestration, False
+        "PauseOrchestration", controls.orchestration_pause, False
     ).Field()
     resume_orchestration = _decision_mutation(
-        "ResumeOrchestration", controls.resume_orchestration, False
+        "ResumeOrchestration", controls.orchestration_resume, False
     ).Field()

@@ -9,12 +9,13 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from core.isotime import iso_utc
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from sync.models import Comment, Issue, Worklog
-from sync.selectors import iso_utc, live_issues
+from sync.selectors import project_live_issues
 
 
-def issue_context(issue: Issue) -> dict[str, Any]:
+def issue_context(*, issue: Issue) -> dict[str, Any]:
     """The issue as synced, with its comments, worklogs, sprints, parent and siblings: an agent's input."""
     issue = (
         Issue.objects.select_related("assignee", "reporter", "project")
@@ -26,12 +27,14 @@ def issue_context(issue: Issue) -> dict[str, Any]:
         .get(id=issue.id)
     )
     parent = (
-        live_issues(issue.project).filter(site=issue.site_id, jira_id=issue.parent_jira_id).first()
+        project_live_issues(project=issue.project)
+        .filter(site=issue.site_id, jira_id=issue.parent_jira_id)
+        .first()
         if issue.parent_jira_id
         else None
     )
     siblings = (
-        live_issues(issue.project)
+        project_live_issues(project=issue.project)
         .filter(parent_jira_id=issue.parent_jira_id)
         .exclude(id=issue.id)
         .order_by("key")
@@ -80,7 +83,9 @@ def issue_context(issue: Issue) -> dict[str, Any]:
     }
 
 
-def orchestrations(*, status: str | None = None, project_key: str | None = None) -> QuerySet[Orchestration]:
+def orchestrations_list(
+    *, status: str | None = None, project_key: str | None = None
+) -> QuerySet[Orchestration]:
     query = Orchestration.objects.select_related("project").order_by("-id")
     if status:
         query = query.filter(status=status)
@@ -98,11 +103,11 @@ def orchestration_detail() -> QuerySet[Orchestration]:
     )
 
 
-def timeline(orchestration: Orchestration) -> list[Event]:
+def orchestration_timeline(*, orchestration: Orchestration) -> list[Event]:
     return list(Event.objects.filter(orchestration=orchestration).order_by("seq"))
 
 
-def latest_outputs(executions: Iterable[PhaseExecution]) -> dict[str, dict[str, Any]]:
+def phase_outputs_latest(*, executions: Iterable[PhaseExecution]) -> dict[str, dict[str, Any]]:
     """Phase -> outputs of its latest successful execution (what the next phase's agents build on)."""
     ordered = sorted(executions, key=lambda e: e.id)
     return {e.phase: e.output for e in ordered if e.state == PhaseExecution.State.SUCCEEDED}

@@ -34,16 +34,18 @@ class CronClock(BaseSchedule):
         self.time_zone = time_zone
 
     def last_fire(self, now: datetime | None = None) -> datetime:
-        return schedules.previous_fire(self.expression, now, time_zone=self.time_zone)
+        return schedules.cron_previous_fire(expression=self.expression, at=now, time_zone=self.time_zone)
 
     def remaining_estimate(self, last_run_at: datetime) -> Any:
         now = timezone.now()
-        return schedules.next_fire(self.expression, now, time_zone=self.time_zone) - now
+        return schedules.cron_next_fire(expression=self.expression, after=now, time_zone=self.time_zone) - now
 
     def is_due(self, last_run_at: datetime) -> schedstate:
         now = timezone.now()
         due = self.last_fire(now) > maybe_make_aware(last_run_at)
-        wait = (schedules.next_fire(self.expression, now, time_zone=self.time_zone) - now).total_seconds()
+        wait = (
+            schedules.cron_next_fire(expression=self.expression, after=now, time_zone=self.time_zone) - now
+        ).total_seconds()
         return schedstate(due, max(wait, 0.01))
 
     def __repr__(self) -> str:

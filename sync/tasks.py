@@ -48,7 +48,7 @@ def reap_runs() -> None:
     max_retries=3,
 )
 def refresh_from_webhook(pending_id: int) -> None:
-    webhooks.refresh_pending(pending_id=pending_id)
+    webhooks.pending_refresh_run(pending_id=pending_id)
 
 
 @shared_task(name=task_names.PURGE_WEBHOOK_EVENTS, soft_time_limit=120, time_limit=180)

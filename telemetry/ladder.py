@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from sync.services.schedules import next_fire
+from sync.services.schedules import cron_next_fire
 
 RATE_LIMITED = "RATE_LIMITED"
 _INTERVAL_SAMPLES = 8
@@ -139,7 +139,8 @@ def advance(
         current = schedule.active_cron
         if (
             target == episode.level
-            and next_fire(current, outcome.finished_at, time_zone=schedule.time_zone) < not_before
+            and cron_next_fire(expression=current, after=outcome.finished_at, time_zone=schedule.time_zone)
+            < not_before
         ):
             target = episode.level + 1
             reason = f"Jira asked to wait {outcome.retry_after:.0f}s (Retry-After)"
@@ -184,7 +185,10 @@ def choose_rung(
         if level < minimum:
             continue
         cron = ladder[level - 1]
-        if not_before is None or next_fire(cron, now, time_zone=schedule.time_zone) >= not_before:
+        if (
+            not_before is None
+            or cron_next_fire(expression=cron, after=now, time_zone=schedule.time_zone) >= not_before
+        ):
             return level, cron
     top = max(slower[-1], minimum)
     return top, ladder[slower[-1] - 1]

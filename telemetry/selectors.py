@@ -63,7 +63,7 @@ def runs_to_analyse(*, project_id: int, after_run_id: int) -> list[dict[str, Any
     return terminal
 
 
-def failure_details(run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+def run_failure_details(*, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The classified error (code, advice, retry_after, status) each failed run logged."""
     return {
         run_id: details
@@ -74,7 +74,7 @@ def failure_details(run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     }
 
 
-def previous_durations(*, project_id: int, before_run_id: int, full: bool, limit: int) -> list[int]:
+def run_durations_previous(*, project_id: int, before_run_id: int, full: bool, limit: int) -> list[int]:
     """Durations of the last successful runs of the same kind (full or incremental) before a run."""
     return [
         duration
@@ -100,7 +100,7 @@ def alerted_states_due(*, alerted_before: Any) -> QuerySet[BackoffState]:
 # --- Metrics and dashboard -------------------------------------------------------------------------
 
 
-def records_of(counts: dict[str, Any]) -> int:
+def _records_of(counts: dict[str, Any]) -> int:
     """Records a run wrote: every ``*_upserted`` and ``*_deleted`` counter."""
     return sum(
         int(value)
@@ -166,11 +166,11 @@ def _summarise_recent(item: ProjectFigures) -> None:
     ]
     seconds = sum(r["duration_ms"] for r in succeeded) / 1000
     if seconds:
-        item.throughput = sum(records_of(r["counts"] or {}) for r in succeeded) / seconds
+        item.throughput = sum(_records_of(r["counts"] or {}) for r in succeeded) / seconds
     if item.recent:
         item.last_error_code = item.recent[-1]["error_code"]
         item.requests_per_run = sum(r["request_total"] for r in item.recent) / len(item.recent)
 
 
-def schedule_changes(limit: int = 50) -> QuerySet[ScheduleChange]:
+def schedule_changes(*, limit: int = 50) -> QuerySet[ScheduleChange]:
     return ScheduleChange.objects.select_related("project__site").order_by("-created_at")[:limit]

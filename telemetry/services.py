@@ -55,7 +55,7 @@ def policy_from_settings() -> ladder.Policy:
         raise ImproperlyConfigured("TELEMETRY_BACKOFF_LADDER has no rungs: give ';'-separated crons")
     for number, cron in enumerate(crons, start=1):
         try:
-            schedules.validate_cron(cron)
+            schedules.cron_validate(expression=cron)
         except InvalidInput as error:
             raise ImproperlyConfigured(
                 f"TELEMETRY_BACKOFF_LADDER rung {number} '{cron}': {error.message} (separate rungs with ';')"
@@ -102,7 +102,7 @@ def project_runs_analyse(
             return summary
         summary.projects += 1
         failed = [r["id"] for r in rows if r["status"] == RunStatus.FAILED]
-        details = selectors.failure_details(failed)
+        details = selectors.run_failure_details(run_ids=failed)
         needed = failed or state.level or state.consecutive_failures  # failures whose log is gone too
         schedule = _schedule_of(project_id) if needed else ladder.Schedule(cron="", effective_cron="")
         durations = _Durations(project_id)
@@ -162,7 +162,7 @@ class _Durations:
         """Durations before ``row`` (newest first), then ``row`` joins them."""
         kind = bool(row["full"])
         if kind not in self.by_kind:
-            previous = selectors.previous_durations(
+            previous = selectors.run_durations_previous(
                 project_id=self.project_id, before_run_id=row["id"], full=kind, limit=self.window
             )
             self.by_kind[kind] = deque(previous, maxlen=self.window)
@@ -248,7 +248,7 @@ def _apply(
         reason=f"recovered after {ended.failures} {ended.category} failures",
         run_id=run_id,
     )
-    notifications.notify(
+    notifications.message_publish(
         category=RECOVERED,
         subject=f"[Jira++] {project.key} on {project.site.name} recovered",
         text=(
@@ -309,7 +309,7 @@ def _check_slow(project: Project, row: dict[str, Any], previous: list[int], summ
             facts["median"] = f"{p50 / 1000:.1f}s"
         if latency is not None:
             facts["jira latency"] = f"{latency} ms per request"
-        notifications.notify(
+        notifications.message_publish(
             category=SLOW_SYNC,
             subject=f"[Jira++] {project.key} on {project.site.name}: slow sync",
             text=f"Run {row['id']} of {project.key} took {seconds:.1f}s: {why}.",
@@ -353,7 +353,7 @@ def _notify_episode(
 ) -> None:
     prefix = "Still failing: " if reminder else ""
     facts = {**_facts(project, episode), "advice": advice}
-    notifications.notify(
+    notifications.message_publish(
         category=episode.category,
         subject=f"[Jira++] {prefix}{project.key} on {project.site.name}: {episode.category}",
         text="\n".join(

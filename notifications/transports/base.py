@@ -52,7 +52,7 @@ class Transport:
     label: ClassVar[str]
     # Channels that address several recipients in one message (email); others get one message per recipient.
     multi_recipient: ClassVar[bool] = False
-    # Keys send_message(**options) accepts for this channel.
+    # Keys message_send(**options) accepts for this channel.
     accepted_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, options: Mapping[str, Any], secret: str) -> None:

@@ -20,7 +20,7 @@ from orchestration.agents import (
 from orchestration.models import Orchestration
 from sync.jira.adf import adf_to_text
 from sync.jira.errors import JiraError
-from sync.services.sites import client_for
+from sync.services.sites import site_client
 
 
 def report_markdown(task: AgentTask) -> str:
@@ -65,7 +65,7 @@ class DocumentAgent:
         issue = orchestration.issue
         marker = f"[jiraplus {task.idempotency_key}]"
         try:
-            with client_for(issue.site) as client:
+            with site_client(site=issue.site) as client:
                 if settings.ORCHESTRATION_JIRA_COMMENT:
                     existing = [
                         c

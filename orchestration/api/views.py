@@ -50,7 +50,7 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if self.action == "list":
-            return selectors.orchestrations(
+            return selectors.orchestrations_list(
                 status=self.request.query_params.get("status"),
                 project_key=self.request.query_params.get("project"),
             )
@@ -71,7 +71,7 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
         data = parse_input(StartSerializer, request)
         return self._operate(
             request,
-            lambda actor: controls.start_orchestration(
+            lambda actor: controls.orchestration_start(
                 issue_key=data["issue_key"], auto_proceed=data["auto_proceed"], actor=actor
             ),
             created=True,
@@ -92,27 +92,27 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
 
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
-        return self._decide(request, pk, controls.approve_phase)
+        return self._decide(request, pk, controls.phase_approve)
 
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
-        return self._decide(request, pk, controls.reject_phase)
+        return self._decide(request, pk, controls.phase_reject)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        return self._control(request, pk, controls.cancel_orchestration)
+        return self._control(request, pk, controls.orchestration_cancel)
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
-        return self._control(request, pk, controls.retry_orchestration)
+        return self._control(request, pk, controls.orchestration_retry)
 
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
-        return self._control(request, pk, controls.pause_orchestration)
+        return self._control(request, pk, controls.orchestration_pause)
 
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
-        return self._control(request, pk, controls.resume_orchestration)
+        return self._control(request, pk, controls.orchestration_resume)
 
     @action(detail=False, methods=["get"])
     def metrics(self, request: Request) -> Response:

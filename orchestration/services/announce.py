@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from notifications.services import notify
+from notifications.services import message_publish
 from orchestration.models import Orchestration
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def orchestration_event(orchestration: Orchestration, category: str, event_seq: 
     link = f"{settings.ORCHESTRATION_LINK_BASE}/admin/orchestration/orchestration/{orchestration.id}/change/"
     try:
         with transaction.atomic():
-            notify(
+            message_publish(
                 category=category,
                 subject=subject,
                 text=text,

@@ -61,7 +61,7 @@ def _issue(issue_key: str) -> Issue:
     return matches[0]
 
 
-def start_orchestration(
+def orchestration_start(
     *, issue_key: str, auto_proceed: bool = False, actor: str = ""
 ) -> OrchestrationControlResult:
     issue = _issue(issue_key)
@@ -118,7 +118,7 @@ def _decide(
 
 
 @transaction.atomic
-def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
+def phase_approve(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment
     )
@@ -139,7 +139,7 @@ def approve_phase(*, orchestration_id: int, actor: str, comment: str = "") -> Or
 
 
 @transaction.atomic
-def reject_phase(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
+def phase_reject(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment
     )
@@ -159,7 +159,7 @@ def _is_leased(orchestration: Orchestration) -> bool:
 
 
 @transaction.atomic
-def cancel_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
+def orchestration_cancel(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Ends it now, or, while a phase runs, at that phase's next checkpoint (heartbeat or phase end)."""
     orchestration = _get(orchestration_id)
     if orchestration.is_terminal:
@@ -175,7 +175,7 @@ def cancel_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationC
 
 
 @transaction.atomic
-def retry_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
+def orchestration_retry(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Resume a FAILED orchestration from its failed phase: a new execution of that phase (fresh
     idempotency key, fresh fix budget); completed phases are not run again."""
     orchestration = _get(orchestration_id)
@@ -208,7 +208,7 @@ def retry_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationCo
 
 
 @transaction.atomic
-def pause_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
+def orchestration_pause(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Nothing new starts while paused; a running phase finishes first (pause is seen at its end)."""
     orchestration = _get(orchestration_id)
     if orchestration.status not in (Status.PENDING, Status.RUNNING):
@@ -224,7 +224,7 @@ def pause_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationCo
 
 
 @transaction.atomic
-def resume_orchestration(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
+def orchestration_resume(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     orchestration = _get(orchestration_id)
     if orchestration.status == Status.PAUSED:
         bump(orchestration, status=Status.RUNNING, pause_requested=False, next_attempt_at=None)

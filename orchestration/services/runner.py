@@ -34,8 +34,8 @@ def task_for(claimed: Claimed) -> AgentTask:
         iteration=execution.iteration,
         attempt=execution.attempt,
         idempotency_key=execution.idempotency_key,
-        issue=selectors.issue_context(orchestration.issue),
-        previous=selectors.latest_outputs(earlier),
+        issue=selectors.issue_context(issue=orchestration.issue),
+        previous=selectors.phase_outputs_latest(executions=earlier),
         history=history,
     )
 

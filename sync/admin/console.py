@@ -29,5 +29,8 @@ def cron_html(job: SyncJob) -> SafeString:
         format_html(" <b>backed off to</b> <code>{}</code>", job.effective_cron) if job.effective_cron else ""
     )
     return format_html(
-        "<code>{}</code>{}<br><small>{}</small>", job.cron, backed_off, schedules.describe(effective)
+        "<code>{}</code>{}<br><small>{}</small>",
+        job.cron,
+        backed_off,
+        schedules.cron_describe(expression=effective),
     )

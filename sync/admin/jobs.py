@@ -52,7 +52,7 @@ class RescheduleForm(forms.Form):
 
     def clean_cron(self) -> str:
         try:
-            return schedules.validate_cron(self.cleaned_data["cron"])
+            return schedules.cron_validate(expression=self.cleaned_data["cron"])
         except ServiceError as error:
             raise forms.ValidationError(error.message) from None
 
@@ -209,9 +209,9 @@ class SyncJobAdmin(admin.ModelAdmin):
                 partial(self._reschedule, job.project, cron, actor(request)),
             ):
                 return HttpResponseRedirect(reverse("admin:sync_syncjob_changelist"))
-            preview = schedules.upcoming(cron, 5, time_zone=job.time_zone)
+            preview = schedules.cron_upcoming(expression=cron, count=5, time_zone=job.time_zone)
         elif request.method == "GET":
-            preview = schedules.upcoming(job.active_cron, 5, time_zone=job.time_zone)
+            preview = schedules.cron_upcoming(expression=job.active_cron, count=5, time_zone=job.time_zone)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Reschedule {job.project.key}",

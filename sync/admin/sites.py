@@ -76,7 +76,7 @@ class JiraSiteAdmin(admin.ModelAdmin):
     actions = ["test_connection"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[JiraSite]:
-        return selectors.webhook_status(super().get_queryset(request))
+        return selectors.webhook_status(sites=super().get_queryset(request))
 
     @admin.display(description="Webhook URL (register it in Jira)")
     def webhook_url(self, site: JiraSite) -> str:

@@ -59,7 +59,7 @@ class IssueSerializer(serializers.ModelSerializer[models.Issue]):
         return None if issue.parent_jira_id is None else str(issue.parent_jira_id)
 
     def get_sprint_ids(self, issue: models.Issue) -> list[int]:
-        return [s.jira_id for s in selectors.issue_sprints(issue)]
+        return [s.jira_id for s in selectors.issue_sprints(issue=issue)]
 
 
 class IssueDetailSerializer(IssueSerializer):
@@ -72,7 +72,7 @@ class IssueDetailSerializer(IssueSerializer):
         fields = serializer_fields(fieldmaps.ISSUE_DETAIL)
 
     def get_sprint(self, issue: models.Issue) -> dict[str, Any] | None:
-        sprint = selectors.current_sprint(issue)
+        sprint = selectors.issue_current_sprint(issue=issue)
         return None if sprint is None else SprintSerializer(sprint).data
 
 
@@ -212,7 +212,9 @@ class IssueHistorySerializer(serializers.ModelSerializer[models.Issue]):
         fields = serializer_fields(fieldmaps.ISSUE_HISTORY)
 
     def get_time_in_status(self, issue: models.Issue) -> list[dict[str, Any]]:
-        return [{"status": t.status, "seconds": t.seconds} for t in selectors.time_in_status(issue)]
+        return [
+            {"status": t.status, "seconds": t.seconds} for t in selectors.issue_time_in_status(issue=issue)
+        ]
 
 
 class SprintScopeChangeSerializer(serializers.Serializer[Any]):  # reads selectors.SprintScopeChange

@@ -61,7 +61,7 @@ class IssuePagination(CursorPagination):
 def _render(result: controls.SyncControlResult) -> tuple[Any, int]:
     body = {
         # The job re-read with its active or last run, as GET sync-job shows it.
-        "sync_job": selectors.sync_job_of(result.project),
+        "sync_job": selectors.sync_job_get(project=result.project),
         "run": result.run,
         "run_created": result.run_created,
         "removed": result.removed,
@@ -128,7 +128,9 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
     def tracked_users(self, request: Request, key: str) -> Response:
         """GET: the accounts the project tracks. POST (operators): track more, with a backfill run."""
         if request.method == "GET":
-            return Response(s.UserSerializer(selectors.tracked_users(self.get_object()), many=True).data)
+            return Response(
+                s.UserSerializer(selectors.tracked_users(project=self.get_object()), many=True).data
+            )
         permission = CanOperateSync()
         if not permission.has_permission(request, self):
             self.permission_denied(request, message=permission.message)
@@ -156,7 +158,7 @@ class ProjectViewSet(ProjectControlsMixin):
         return selectors.projects_list()
 
     def get_object(self) -> models.Project:
-        return sites.project_get(self.kwargs["key"])
+        return sites.project_get(key_or_id=self.kwargs["key"])
 
     def list(self, request: Request) -> Response:
         return Response(s.ProjectSerializer(self.get_queryset(), many=True).data)
@@ -171,40 +173,44 @@ class ProjectViewSet(ProjectControlsMixin):
     def issues(self, request: Request, key: str) -> Response:
         query = s.IssueFilterInput(data=request.query_params)
         query.is_valid(raise_exception=True)
-        issues = selectors.issue_queryset(self.get_object(), query.filters())
+        issues = selectors.issue_queryset(project=self.get_object(), filters=query.filters())
         includes = selectors.IssueIncludes(comments=False, worklogs=False, parent=False)
         # The viewset is typed for projects; this action pages issues.
-        page: Any = self.paginate_queryset(selectors.with_issue_details(issues, includes))  # type: ignore[arg-type]
+        page: Any = self.paginate_queryset(selectors.issues_with_details(issues=issues, includes=includes))  # type: ignore[arg-type]
         return self.get_paginated_response(s.IssueSerializer(page, many=True).data)
 
     @action(detail=True, serializer_class=s.SprintSerializer)
     @cached_read
     def sprints(self, request: Request, key: str) -> Response:
-        return Response(s.SprintSerializer(selectors.project_sprints(self.get_object()), many=True).data)
+        return Response(
+            s.SprintSerializer(selectors.project_sprints(project=self.get_object()), many=True).data
+        )
 
     @action(detail=True, serializer_class=s.UserSerializer)
     @cached_read
     def users(self, request: Request, key: str) -> Response:
-        return Response(s.UserSerializer(selectors.project_users(self.get_object()), many=True).data)
+        return Response(s.UserSerializer(selectors.project_users(project=self.get_object()), many=True).data)
 
     @action(detail=True, url_path="sync-job", serializer_class=s.SyncJobSerializer)
     def sync_job(self, request: Request, key: str) -> Response:
-        return Response(s.SyncJobSerializer(selectors.sync_job_of(self.get_object())).data)
+        return Response(s.SyncJobSerializer(selectors.sync_job_get(project=self.get_object())).data)
 
     @action(detail=True, serializer_class=s.SyncStateSerializer)
     def states(self, request: Request, key: str) -> Response:
-        return Response(s.SyncStateSerializer(selectors.sync_states(self.get_object()), many=True).data)
+        return Response(
+            s.SyncStateSerializer(selectors.sync_states(project=self.get_object()), many=True).data
+        )
 
     @extend_schema(parameters=[_LIMIT])
     @action(detail=True, serializer_class=s.SyncRunSerializer)
     def runs(self, request: Request, key: str) -> Response:
-        runs = selectors.sync_runs(self.get_object(), _limit(request))
+        runs = selectors.sync_runs(project=self.get_object(), limit=_limit(request))
         return Response(s.SyncRunSerializer(runs, many=True).data)
 
     @extend_schema(parameters=[_LIMIT])
     @action(detail=True, serializer_class=s.SyncLogSerializer)
     def logs(self, request: Request, key: str) -> Response:
-        logs = selectors.sync_logs(self.get_object(), _limit(request))
+        logs = selectors.sync_logs(project=self.get_object(), limit=_limit(request))
         return Response(s.SyncLogSerializer(logs, many=True).data)
 
 
@@ -224,7 +230,7 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
 
     @cached_read
     def retrieve(self, request: Request, key: str) -> Response:
-        issue = selectors.issue_by_key(key, selectors.IssueIncludes(parent=False))
+        issue = selectors.issue_by_key(key=key, includes=selectors.IssueIncludes(parent=False))
         return Response(s.IssueDetailSerializer(issue).data)
 
     @action(detail=True, serializer_class=s.IssueHistorySerializer)
@@ -233,7 +239,7 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
         only_history = selectors.IssueIncludes(
             people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
         )
-        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key, only_history)).data)
+        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key=key, includes=only_history)).data)
 
 
 class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
@@ -247,7 +253,9 @@ class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):
     def scope_changes(self, request: Request, pk: str) -> Response:
         """Issues added to or removed from the sprint after it started, oldest first."""
         includes = selectors.IssueIncludes(parent=False, comments=False, worklogs=False)
-        rows = selectors.sprint_scope_changes(selectors.sprint_by_jira_id(int(pk)), includes)
+        rows = selectors.sprint_scope_changes(
+            sprint=selectors.sprint_by_jira_id(sprint_id=int(pk)), includes=includes
+        )
         return Response(s.SprintScopeChangeSerializer(rows, many=True).data)
 
 

@@ -30,7 +30,7 @@ _ARGUMENT_NAMES = {"project": "projectId", "account_ids": "accountIds"}
 def _render(result: controls.SyncControlResult) -> dict[str, Any]:
     # The job re-read with its active or last run, as the syncJob query shows it.
     return {
-        "sync_job": selectors.sync_job_of(result.project),
+        "sync_job": selectors.sync_job_get(project=result.project),
         "run": result.run,
         "run_created": result.run_created,
         "removed": result.removed,

@@ -57,7 +57,9 @@ class IssuePage:
         self._all = issues
         page = issues.filter(jira_id__gt=decode_cursor(after)) if after else issues
         path = ["edges", "node"]
-        rows = selectors.issue_rows(page, includes(info, path), limit=first + 1, parents=parents(info, path))
+        rows = selectors.issue_rows(
+            issues=page, includes=includes(info, path), limit=first + 1, parents=parents(info, path)
+        )
         self.has_next_page = len(rows) > first
         self.nodes = rows[:first]
 

@@ -29,7 +29,7 @@ from sync.services import discovery, sites
 def project_arg(ref: str, argument: str) -> models.Project:
     """The project named by a key or Jira id; a lookup error names the GraphQL argument."""
     try:
-        return sites.project_get(ref)
+        return sites.project_get(key_or_id=ref)
     except ServiceError as exc:
         exc.field = argument
         raise
@@ -120,12 +120,15 @@ class Query(graphene.ObjectType):
         )
         project = project_arg(project_key, "projectKey")
         return IssuePage(
-            selectors.issue_queryset(project, filters), first=_page_size(first), after=after, info=info
+            selectors.issue_queryset(project=project, filters=filters),
+            first=_page_size(first),
+            after=after,
+            info=info,
         )
 
     @staticmethod
     def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
-        return selectors.issue_by_key(key, includes(info, []), parents=parents(info, []))
+        return selectors.issue_by_key(key=key, includes=includes(info, []), parents=parents(info, []))
 
     @staticmethod
     def resolve_sprint_scope_changes(
@@ -133,9 +136,9 @@ class Query(graphene.ObjectType):
     ) -> list[selectors.SprintScopeChange]:
         jira_id = _sprint_id(sprint_id)
         assert jira_id is not None  # a required argument
-        sprint = selectors.sprint_by_jira_id(jira_id)
+        sprint = selectors.sprint_by_jira_id(sprint_id=jira_id)
         return selectors.sprint_scope_changes(
-            sprint, includes(info, ["issue"]), parents=parents(info, ["issue"])
+            sprint=sprint, includes=includes(info, ["issue"]), parents=parents(info, ["issue"])
         )
 
     @staticmethod
@@ -144,44 +147,44 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_sprints(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_sprints(project_arg(project_key, "projectKey"))
+        return selectors.project_sprints(project=project_arg(project_key, "projectKey"))
 
     @staticmethod
     def resolve_users(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_users(project_arg(project_key, "projectKey"))
+        return selectors.project_users(project=project_arg(project_key, "projectKey"))
 
     @staticmethod
     def resolve_tracked_users(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.tracked_users(project_arg(project_id, "projectId"))
+        return selectors.tracked_users(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_job(root: None, info: graphene.ResolveInfo, project_id: str) -> models.SyncJob:
-        return selectors.sync_job_of(project_arg(project_id, "projectId"))
+        return selectors.sync_job_get(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_states(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.sync_states(project_arg(project_id, "projectId"))
+        return selectors.sync_states(project=project_arg(project_id, "projectId"))
 
     @staticmethod
     def resolve_sync_logs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_logs(project_arg(project_id, "projectId"), limit)
+        return selectors.sync_logs(project=project_arg(project_id, "projectId"), limit=limit)
 
     @staticmethod
     def resolve_sync_runs(
         root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
     ) -> Any:
-        return selectors.sync_runs(project_arg(project_id, "projectId"), limit)
+        return selectors.sync_runs(project=project_arg(project_id, "projectId"), limit=limit)
 
     @staticmethod
     def resolve_jira_project_options(
         root: None, info: graphene.ResolveInfo, site_id: str
     ) -> list[discovery.JiraProjectOption]:
-        return discovery.jira_project_options(selectors.site_by_ref(site_id))
+        return discovery.jira_project_options(site=selectors.site_by_ref(ref=site_id))
 
     @staticmethod
     def resolve_jira_project_user_options(
         root: None, info: graphene.ResolveInfo, project_id: str
     ) -> list[discovery.JiraUserOption]:
-        return discovery.jira_project_user_options(project_arg(project_id, "projectId"))
+        return discovery.jira_project_user_options(project=project_arg(project_id, "projectId"))

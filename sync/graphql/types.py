@@ -177,33 +177,33 @@ class Issue(DjangoObjectType):
         if root.parent_jira_id is None:
             return None
         if not hasattr(root, "parent_issue"):  # a parent's parent: not batched, one query
-            selectors.attach_parents([root])
+            selectors.issue_parents_attach(issues=[root])
         parent: models.Issue | None = root.parent_issue  # type: ignore[attr-defined]
         return parent
 
     @staticmethod
     def resolve_sprint(root: models.Issue, info: graphene.ResolveInfo) -> models.Sprint | None:
-        return selectors.current_sprint(root)
+        return selectors.issue_current_sprint(issue=root)
 
     @staticmethod
     def resolve_sprints(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Sprint]:
-        return selectors.issue_sprints(root)
+        return selectors.issue_sprints(issue=root)
 
     @staticmethod
     def resolve_comments(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Comment]:
-        return selectors.issue_comments(root)
+        return selectors.issue_comments(issue=root)
 
     @staticmethod
     def resolve_worklogs(root: models.Issue, info: graphene.ResolveInfo) -> list[models.Worklog]:
-        return selectors.issue_worklogs(root)
+        return selectors.issue_worklogs(issue=root)
 
     @staticmethod
     def resolve_history(root: models.Issue, info: graphene.ResolveInfo) -> list[models.IssueChange]:
-        return selectors.issue_history(root)
+        return selectors.issue_history(issue=root)
 
     @staticmethod
     def resolve_time_in_status(root: models.Issue, info: graphene.ResolveInfo) -> list[selectors.StatusTime]:
-        return selectors.time_in_status(root)
+        return selectors.issue_time_in_status(issue=root)
 
 
 class SprintScopeChange(graphene.ObjectType):

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Prefetch
 
+from core.isotime import iso_utc
 from sync.models import Comment, IssueChange, IssueSprint, JiraUser, Project, Sprint, Worklog
-from sync.selectors.issues import live_issues
+from sync.selectors.issues import project_live_issues
 
 
-def iso_utc(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with milliseconds and Z, the export format: ``2024-01-31T09:15:30.123Z``."""
-    if moment is None:
-        return None
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def export_issues(project: Project, *, chunk_size: int = 500) -> Iterator[dict[str, Any]]:
+def issues_export(*, project: Project, chunk_size: int = 500) -> Iterator[dict[str, Any]]:
     """Every live issue of the project with its comments and worklogs, sorted by Jira id; streamed."""
     issues = (
-        live_issues(project)
+        project_live_issues(project=project)
         .select_related("assignee", "reporter")
         .prefetch_related(
             Prefetch("comments", queryset=Comment.objects.select_related("author").order_by("jira_id")),
@@ -71,7 +63,7 @@ def export_issues(project: Project, *, chunk_size: int = 500) -> Iterator[dict[s
         }
 
 
-def export_sprints(project: Project) -> Iterator[dict[str, Any]]:
+def sprints_export(*, project: Project) -> Iterator[dict[str, Any]]:
     sprints = Sprint.objects.filter(project=project).order_by("jira_id")
     for s in sprints:
         yield {
@@ -86,7 +78,7 @@ def export_sprints(project: Project) -> Iterator[dict[str, Any]]:
         }
 
 
-def export_users(project: Project) -> Iterator[dict[str, Any]]:
+def users_export(*, project: Project) -> Iterator[dict[str, Any]]:
     for u in JiraUser.objects.filter(site=project.site).order_by("account_id"):
         yield {
             "accountId": u.account_id,
@@ -96,7 +88,7 @@ def export_users(project: Project) -> Iterator[dict[str, Any]]:
         }
 
 
-def export_history(project: Project, *, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+def history_export(*, project: Project, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
     """Every change item of the project's live issues, sorted by issue id, history id and item; streamed."""
     rows = (
         IssueChange.objects.filter(issue__project=project, issue__deleted_at__isnull=True)

@@ -21,15 +21,15 @@ class StatusTime:
     seconds: float
 
 
-def time_in_status(
-    issue: Issue, changes: Iterable[IssueChange] | None = None, *, as_of: datetime | None = None
+def issue_time_in_status(
+    *, issue: Issue, changes: Iterable[IssueChange] | None = None, as_of: datetime | None = None
 ) -> list[StatusTime]:
     """Seconds the issue spent in each status from its creation until ``as_of`` (now), in the order the
     statuses were first entered; they add up to the issue's age.
 
-    Reads the changes prefetched by ``with_issue_details(history=True)`` when there are.
+    Reads the changes prefetched by ``issues_with_details(history=True)`` when there are.
     """
-    items = issue_history(issue) if changes is None else changes
+    items = issue_history(issue=issue) if changes is None else changes
     moves = sorted(
         (c for c in items if c.field == "status"), key=lambda c: (c.created, c.history_id, c.item_index)
     )
@@ -58,7 +58,7 @@ class SprintScopeChange:
     history_id: int
 
 
-def sprint_by_jira_id(sprint_id: int) -> Sprint:
+def sprint_by_jira_id(*, sprint_id: int) -> Sprint:
     sprints = list(Sprint.objects.filter(jira_id=sprint_id)[:2])
     if not sprints:
         raise NotFound(f"No synced sprint {sprint_id}", field="sprintId")
@@ -68,7 +68,7 @@ def sprint_by_jira_id(sprint_id: int) -> Sprint:
 
 
 def sprint_scope_changes(
-    sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
+    *, sprint: Sprint, includes: IssueIncludes | None = None, parents: IssueIncludes | None = None
 ) -> list[SprintScopeChange]:
     """Issues added to or removed from the sprint after it started (until it completed), oldest first.
 
@@ -98,13 +98,13 @@ def sprint_scope_changes(
     if includes is None or not changes:
         return changes
     detailed = issue_rows(
-        Issue.objects.filter(id__in={c.issue.id for c in changes}), includes, parents=parents
+        issues=Issue.objects.filter(id__in={c.issue.id for c in changes}), includes=includes, parents=parents
     )
     by_id = {issue.id: issue for issue in detailed}
     return [replace(c, issue=by_id[c.issue.id]) for c in changes]
 
 
-def assignee_handoffs(project: Project) -> QuerySet[IssueChange]:
+def assignee_handoffs(*, project: Project) -> QuerySet[IssueChange]:
     """Changes of assignee away from someone (to another person or to nobody), oldest first."""
     return (
         IssueChange.objects.filter(

@@ -41,11 +41,11 @@ class IssueIncludes:
     history: bool = False  # changelog items (history, time in status)
 
 
-def live_issues(project: Project) -> QuerySet[Issue]:
+def project_live_issues(*, project: Project) -> QuerySet[Issue]:
     return Issue.live.filter(project=project)
 
 
-def issue_queryset(project: Project, filters: IssueFilters) -> QuerySet[Issue]:
+def issue_queryset(*, project: Project, filters: IssueFilters) -> QuerySet[Issue]:
     """Live issues of a project, filtered; ordered by Jira's immutable id so cursors stay stable.
 
     Filtering on the site as well lets PostgreSQL walk the (site, jira_id) unique index in order.
@@ -62,7 +62,9 @@ def issue_queryset(project: Project, filters: IssueFilters) -> QuerySet[Issue]:
     return issues.order_by("jira_id")
 
 
-def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueIncludes()) -> QuerySet[Issue]:
+def issues_with_details(
+    *, issues: QuerySet[Issue], includes: IssueIncludes = IssueIncludes()
+) -> QuerySet[Issue]:
     """One query per requested relation: people joined, sprints/comments/worklogs prefetched into plain
     lists (``issue_sprints``/``issue_comments``/``issue_worklogs`` read them without building querysets;
     ``issue_rows`` adds the authors).
@@ -96,19 +98,19 @@ def with_issue_details(issues: QuerySet[Issue], includes: IssueIncludes = IssueI
 _SPRINT_ORDER = Sprint.objects.order_by("start_date", "jira_id")
 
 
-def issue_sprints(issue: Issue) -> list[Sprint]:
+def issue_sprints(*, issue: Issue) -> list[Sprint]:
     found: list[Sprint] | None = getattr(issue, "prefetched_sprints", None)
     return found if found is not None else list(issue.sprints.order_by("start_date", "jira_id"))
 
 
-def issue_comments(issue: Issue) -> list[Comment]:
+def issue_comments(*, issue: Issue) -> list[Comment]:
     found: list[Comment] | None = getattr(issue, "prefetched_comments", None)
     if found is None:
         found = list(issue.comments.select_related("author").order_by("created", "jira_id"))
     return found
 
 
-def issue_worklogs(issue: Issue) -> list[Worklog]:
+def issue_worklogs(*, issue: Issue) -> list[Worklog]:
     found: list[Worklog] | None = getattr(issue, "prefetched_worklogs", None)
     if found is None:
         found = list(issue.worklogs.select_related("author").order_by("started", "jira_id"))
@@ -116,31 +118,33 @@ def issue_worklogs(issue: Issue) -> list[Worklog]:
 
 
 def issue_rows(
+    *,
     issues: QuerySet[Issue],
     includes: IssueIncludes = IssueIncludes(),
-    *,
     limit: int | None = None,
     parents: IssueIncludes | None = None,
 ) -> list[Issue]:
-    """Evaluate issues with what was asked loaded: relations (``with_issue_details``), parents when
+    """Evaluate issues with what was asked loaded: relations (``issues_with_details``), parents when
     ``parents`` says what to load of them, and the comments' and worklogs' authors."""
-    query = with_issue_details(issues, includes)
+    query = issues_with_details(issues=issues, includes=includes)
     rows = list(query[:limit] if limit is not None else query)
-    loaded = rows + (attach_parents(rows, parents) if parents is not None else [])
-    attach_authors(loaded)
+    loaded = rows + (issue_parents_attach(issues=rows, includes=parents) if parents is not None else [])
+    issue_authors_attach(issues=loaded)
     return rows
 
 
-def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()) -> list[Issue]:
+def issue_parents_attach(
+    *, issues: Sequence[Issue], includes: IssueIncludes = IssueIncludes()
+) -> list[Issue]:
     """Set ``parent_issue`` on each issue with one query for the whole page (None when not stored);
     returns the parents."""
     wanted = {i.parent_jira_id for i in issues if i.parent_jira_id is not None}
     parents: dict[tuple[int, int], Issue] = {}
     if wanted:
         site_ids = {i.site_id for i in issues}
-        found = with_issue_details(
-            Issue.live.filter(site_id__in=site_ids, jira_id__in=wanted),
-            replace(includes, parent=False),
+        found = issues_with_details(
+            issues=Issue.live.filter(site_id__in=site_ids, jira_id__in=wanted),
+            includes=replace(includes, parent=False),
         )
         parents = {(p.site_id, p.jira_id): p for p in found}
     for issue in issues:
@@ -149,7 +153,7 @@ def attach_parents(issues: Sequence[Issue], includes: IssueIncludes = IssueInclu
     return list(parents.values())
 
 
-def attach_authors(issues: Sequence[Issue]) -> None:
+def issue_authors_attach(*, issues: Sequence[Issue]) -> None:
     """The authors of the prefetched comments and worklogs, from one query.
 
     A site has few people and a page many comments: one shared instance per person, instead of one
@@ -165,9 +169,9 @@ def attach_authors(issues: Sequence[Issue]) -> None:
         type(item).author.field.set_cached_value(item, people.get(item.author_id))
 
 
-def current_sprint(issue: Issue) -> Sprint | None:
+def issue_current_sprint(*, issue: Issue) -> Sprint | None:
     """The open sprint an issue is in, else its latest one (by start date), from the prefetched list."""
-    sprints = issue_sprints(issue)
+    sprints = issue_sprints(issue=issue)
     active = [s for s in sprints if s.state == "active"]
     candidates = active or sprints
     return max(
@@ -176,9 +180,11 @@ def current_sprint(issue: Issue) -> Sprint | None:
 
 
 def issue_by_key(
-    key: str, includes: IssueIncludes = IssueIncludes(), parents: IssueIncludes | None = None
+    *, key: str, includes: IssueIncludes = IssueIncludes(), parents: IssueIncludes | None = None
 ) -> Issue:
-    issues = issue_rows(Issue.live.filter(key=key.strip().upper()), includes, limit=2, parents=parents)
+    issues = issue_rows(
+        issues=Issue.live.filter(key=key.strip().upper()), includes=includes, limit=2, parents=parents
+    )
     if not issues:
         raise NotFound(f"No synced issue '{key}'", field="key")
     if len(issues) > 1:
@@ -191,7 +197,7 @@ def issue_changes() -> QuerySet[IssueChange]:
     return IssueChange.objects.select_related("author").order_by(*CHANGE_ORDER)
 
 
-def issue_history(issue: Issue) -> list[IssueChange]:
-    """The issue's change items oldest first: prefetched by ``with_issue_details(history=True)``."""
+def issue_history(*, issue: Issue) -> list[IssueChange]:
+    """The issue's change items oldest first: prefetched by ``issues_with_details(history=True)``."""
     found: list[IssueChange] | None = getattr(issue, "prefetched_changes", None)
     return found if found is not None else list(issue_changes().filter(issue=issue))

@@ -20,22 +20,22 @@ def projects_list() -> QuerySet[Project]:
     )
 
 
-def project_sprints(project: Project) -> QuerySet[Sprint]:
+def project_sprints(*, project: Project) -> QuerySet[Sprint]:
     return Sprint.objects.filter(project=project).order_by("start_date", "jira_id")
 
 
-def project_users(project: Project) -> QuerySet[JiraUser]:
+def project_users(*, project: Project) -> QuerySet[JiraUser]:
     """The site's people as synced (a project's issues may name anyone on its site)."""
     return JiraUser.objects.filter(site_id=project.site_id).order_by("display_name", "account_id")
 
 
-def tracked_users(project: Project) -> QuerySet[JiraUser]:
+def tracked_users(*, project: Project) -> QuerySet[JiraUser]:
     return JiraUser.objects.filter(tracked_in__project=project, tracked_in__is_tracked=True).order_by(
         "display_name", "account_id"
     )
 
 
-def site_by_ref(ref: str) -> JiraSite:
+def site_by_ref(*, ref: str) -> JiraSite:
     """A site by its database id or its name."""
     lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
     try:
@@ -44,7 +44,7 @@ def site_by_ref(ref: str) -> JiraSite:
         raise NotFound(f"No site '{ref}'", field="siteId") from None
 
 
-def webhook_status(sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:
+def webhook_status(*, sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:
     """Sites annotated with ``webhook_last_event`` and ``webhook_events_today`` (UTC day)."""
     today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return sites.annotate(

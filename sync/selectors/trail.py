@@ -12,11 +12,11 @@ from sync.models import ACTIVE_RUN_STATUSES, Project, SyncJob, SyncLog, SyncRun,
 MAX_TRAIL_LIMIT = 100
 
 
-def recent_runs(project: Project, limit: int = 20) -> QuerySet[SyncRun]:
+def runs_recent(*, project: Project, limit: int = 20) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(project=project).order_by("-created_at")[:limit]
 
 
-def run_summary(run: SyncRun) -> dict[str, Any]:
+def run_summary(*, run: SyncRun) -> dict[str, Any]:
     """What a person (or a script, as JSON) wants to know about a finished or running sync."""
     counts = run.counts or {}
     return {
@@ -54,11 +54,11 @@ def sync_jobs() -> QuerySet[SyncJob]:
     )
 
 
-def sync_job_of(project: Project) -> SyncJob:
+def sync_job_get(*, project: Project) -> SyncJob:
     return sync_jobs().get(project=project)
 
 
-def sync_states(project: Project) -> QuerySet[SyncState]:
+def sync_states(*, project: Project) -> QuerySet[SyncState]:
     return SyncState.objects.filter(project=project).order_by("entity")
 
 
@@ -66,9 +66,9 @@ def _trail_limit(limit: int | None) -> int:
     return max(1, min(limit or 20, MAX_TRAIL_LIMIT))
 
 
-def sync_runs(project: Project, limit: int | None = None) -> QuerySet[SyncRun]:
+def sync_runs(*, project: Project, limit: int | None = None) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
 
 
-def sync_logs(project: Project, limit: int | None = None) -> QuerySet[SyncLog]:
+def sync_logs(*, project: Project, limit: int | None = None) -> QuerySet[SyncLog]:
     return SyncLog.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]

@@ -2,7 +2,7 @@
 telemetry's back-off cron. Admin, GraphQL, REST, commands and telemetry all call these functions.
 
 Each control is one transaction: the SyncJob row is locked, changed, the beat entry re-installed
-(schedules.install), and a SyncLog line records who did what. Controls that start runs or resume the
+(schedules.schedule_install), and a SyncLog line records who did what. Controls that start runs or resume the
 schedule first prove the site's credentials still work, so a broken site is refused with Jira's
 classified error before anything changes.
 
@@ -85,7 +85,7 @@ class Busy(ServiceError):
 def _check_site(project: Project) -> None:
     """One cheap authenticated call; transient failures (network, 5xx, 429) don't block a control."""
     try:
-        with sites.client_for(project.site) as client:
+        with sites.site_client(site=project.site) as client:
             client.myself()
     except JiraError as error:
         if error.code in _BROKEN_SITE_CODES:
@@ -115,7 +115,7 @@ def _audit(project: Project, message: str, **details: object) -> None:
 
 def _save_and_install(job: SyncJob, *fields: str) -> None:
     job.save(update_fields=[*fields, "updated_at"])
-    schedules.install(job)
+    schedules.schedule_install(job=job)
 
 
 def _resume(job: SyncJob, actor: str) -> None:
@@ -166,7 +166,7 @@ def sync_start(
 
 def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncControlResult:
     """Store a validated cron; beat uses it within seconds, from the next slot after now."""
-    expression = schedules.validate_cron(cron)
+    expression = schedules.cron_validate(expression=cron)
     with transaction.atomic():
         job = _locked_job(project)
         previous, job.cron = job.cron, expression
@@ -319,7 +319,7 @@ def effective_cron_set(*, project: Project, cron: str | None, reason: str) -> Sy
 
     The operator's cron stays in SyncJob.cron; beat picks the change up within seconds.
     """
-    expression = schedules.validate_cron(cron) if cron else ""
+    expression = schedules.cron_validate(expression=cron) if cron else ""
     with transaction.atomic():
         job = _locked_job(project)
         if job.effective_cron == expression:

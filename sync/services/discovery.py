@@ -30,10 +30,10 @@ class JiraUserOption:
     tracked: bool
 
 
-def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
+def jira_project_options(*, site: JiraSite) -> list[JiraProjectOption]:
     """Every project the site's API user can see in Jira now, flagged when already registered."""
     registered = set(Project.objects.filter(site=site).values_list("jira_id", flat=True))
-    with sites.client_for(site) as client:
+    with sites.site_client(site=site) as client:
         found = [p for page in client.iter_project_pages() for p in page]
     return [
         JiraProjectOption(
@@ -46,9 +46,9 @@ def jira_project_options(site: JiraSite) -> list[JiraProjectOption]:
     ]
 
 
-def jira_project_user_options(project: Project) -> list[JiraUserOption]:
+def jira_project_user_options(*, project: Project) -> list[JiraUserOption]:
     """People Jira lets work on the project now, flagged when the project tracks them."""
-    tracked = set(tracked_users(project).values_list("account_id", flat=True))
+    tracked = set(tracked_users(project=project).values_list("account_id", flat=True))
     return [
         JiraUserOption(
             account_id=a.account_id,

@@ -20,7 +20,7 @@ from django.db import DatabaseError, InterfaceError, connection, transaction
 from sync.jira.errors import JiraError
 from sync.models import SyncLog
 from sync.services import runs
-from sync.services.sites import client_for
+from sync.services.sites import site_client
 from sync.services.steps.context import PROGRESS_FIELDS, StepContext
 from sync.services.steps.issues import ISSUE_EXPAND, complete_overflow, step_issues
 from sync.services.steps.reconcile import step_finish, step_reconcile
@@ -86,7 +86,7 @@ def execute_step(run_id: int, seq: int) -> None:
     if runs.paused_since_start(run):
         runs.park(run, token)
         return
-    client = client_for(run.project.site)
+    client = site_client(site=run.project.site)
     ctx = StepContext(run=run, token=token, client=client)
     try:
         STEPS[run.step](ctx)

@@ -57,7 +57,7 @@ def _value(token: str, name: str, low: int, high: int, names: dict[str, int]) ->
     return number
 
 
-def validate_cron(expression: str) -> str:
+def cron_validate(*, expression: str) -> str:
     """Return the normalised expression or raise InvalidInput naming the bad field."""
     parts = expression.lower().split()
     if len(parts) != len(_FIELDS):
@@ -117,26 +117,26 @@ def _fire(expression: str, start: datetime, time_zone: str, *, forward: bool) ->
             return fire.astimezone(UTC)
 
 
-def next_fire(expression: str, after: datetime | None = None, *, time_zone: str = "UTC") -> datetime:
+def cron_next_fire(*, expression: str, after: datetime | None = None, time_zone: str = "UTC") -> datetime:
     """First fire time strictly after ``after`` (default now), evaluated in the schedule's zone."""
     return _fire(expression, after or timezone.now(), time_zone, forward=True)
 
 
-def previous_fire(expression: str, at: datetime | None = None, *, time_zone: str = "UTC") -> datetime:
+def cron_previous_fire(*, expression: str, at: datetime | None = None, time_zone: str = "UTC") -> datetime:
     """The latest fire time at or before ``at``: the nominal time of the tick due then."""
     return _fire(expression, (at or timezone.now()) + timedelta(microseconds=1), time_zone, forward=False)
 
 
-def upcoming(expression: str, count: int = 5, *, time_zone: str = "UTC") -> list[datetime]:
+def cron_upcoming(*, expression: str, count: int = 5, time_zone: str = "UTC") -> list[datetime]:
     """The next ``count`` fire times of a valid expression (the admin's preview)."""
     fires, after = [], timezone.now()
     for _ in range(count):
-        after = next_fire(expression, after, time_zone=time_zone)
+        after = cron_next_fire(expression=expression, after=after, time_zone=time_zone)
         fires.append(after)
     return fires
 
 
-def describe(expression: str) -> str:
+def cron_describe(*, expression: str) -> str:
     """A person's reading of a cron, e.g. "Every 15 minutes"; the expression itself if it cannot."""
     try:
         return str(get_description(expression, CronOptions()))
@@ -148,7 +148,7 @@ def _task_name(job: SyncJob) -> str:
     return f"sync project {job.project.site_id}:{job.project.key}"
 
 
-def install(job: SyncJob) -> PeriodicTask:
+def schedule_install(*, job: SyncJob) -> PeriodicTask:
     """Create or update, in place, the beat entry that ticks this project's schedule.
 
     The project's own CrontabSchedule row is edited (never shared, never deleted and recreated), and the
@@ -187,7 +187,9 @@ def install(job: SyncJob) -> PeriodicTask:
     task.last_run_at = None if paused else now
     task.save()
     job.periodic_task = task
-    job.next_run_at = None if paused else next_fire(expression, now, time_zone=job.time_zone)
+    job.next_run_at = (
+        None if paused else cron_next_fire(expression=expression, after=now, time_zone=job.time_zone)
+    )
     job.save(update_fields=["periodic_task", "next_run_at", "updated_at"])
     return task
 
@@ -198,9 +200,9 @@ _CATCH_UP_COUNT_LIMIT = 10_000
 
 def _missed_ticks(expression: str, time_zone: str, since: datetime, nominal: datetime) -> int:
     """Slots strictly between ``since`` and ``nominal`` that never got a tick (beat was down)."""
-    missed, fire = 0, next_fire(expression, since, time_zone=time_zone)
+    missed, fire = 0, cron_next_fire(expression=expression, after=since, time_zone=time_zone)
     while fire < nominal and missed < _CATCH_UP_COUNT_LIMIT:
-        missed, fire = missed + 1, next_fire(expression, fire, time_zone=time_zone)
+        missed, fire = missed + 1, cron_next_fire(expression=expression, after=fire, time_zone=time_zone)
     return missed
 
 
@@ -216,10 +218,10 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
     if job is None or job.status == SyncJob.Status.PAUSED:  # beat may tick once more before it reloads
         return None
     expression = job.active_cron
-    nominal = nominal or previous_fire(expression, time_zone=job.time_zone)
+    nominal = nominal or cron_previous_fire(expression=expression, time_zone=job.time_zone)
     anchor = _anchor(job)
-    if (anchor is not None and nominal < anchor) or previous_fire(
-        expression, nominal, time_zone=job.time_zone
+    if (anchor is not None and nominal < anchor) or cron_previous_fire(
+        expression=expression, at=nominal, time_zone=job.time_zone
     ) != nominal:
         # Sent by a beat that had not yet reloaded a change made since: not a slot of the schedule now.
         logger.info("dropped a stale tick of project %s for %s", project_id, nominal.isoformat())
@@ -230,7 +232,9 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
     with transaction.atomic():
         # The row lock this UPDATE takes serialises the tick with a concurrent pause (which locks the job
         # too): a pause committed meanwhile makes it match nothing, and the tick is dropped.
-        next_run_at = next_fire(expression, max(nominal, timezone.now()), time_zone=job.time_zone)
+        next_run_at = cron_next_fire(
+            expression=expression, after=max(nominal, timezone.now()), time_zone=job.time_zone
+        )
         live = SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED)
         if not live.update(next_run_at=next_run_at):
             return None
@@ -272,5 +276,5 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
 
 
 def _anchor(job: SyncJob) -> datetime | None:
-    """When the schedule last changed (install sets it); slots before it were never due."""
+    """When the schedule last changed (schedule_install sets it); slots before it were never due."""
     return job.periodic_task.start_time if job.periodic_task else None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sync.models import Project, ProjectTrackedUser
 
 
-def tracked_account_ids(project: Project) -> list[str]:
+def tracked_account_ids(*, project: Project) -> list[str]:
     return sorted(
         ProjectTrackedUser.objects.filter(project=project, is_tracked=True).values_list(
             "user__account_id", flat=True
@@ -19,8 +19,8 @@ def tracked_account_ids(project: Project) -> list[str]:
     )
 
 
-def run_account_ids(project: Project, explicit: Sequence[str]) -> list[str]:
-    return sorted(set(explicit)) if explicit else tracked_account_ids(project)
+def run_account_ids(*, project: Project, explicit: Sequence[str]) -> list[str]:
+    return sorted(set(explicit)) if explicit else tracked_account_ids(project=project)
 
 
 def _quote(value: str) -> str:

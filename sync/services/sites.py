@@ -29,7 +29,7 @@ from sync.models import (
 from sync.services import schedules
 
 
-def credentials_for(site: JiraSite) -> JiraCredentials:
+def site_credentials(*, site: JiraSite) -> JiraCredentials:
     return JiraCredentials(
         base_url=site.base_url,
         auth_kind="bearer" if site.auth_kind == AuthKind.BEARER else "basic",
@@ -40,9 +40,9 @@ def credentials_for(site: JiraSite) -> JiraCredentials:
     )
 
 
-def client_for(site: JiraSite, *, counter: RequestCounter | None = None) -> JiraClient:
+def site_client(*, site: JiraSite, counter: RequestCounter | None = None) -> JiraClient:
     return JiraClient(
-        credentials_for(site),
+        site_credentials(site=site),
         budget=budget_from_settings(),
         counter=counter,
         credentials_verified=site.verified_at is not None,
@@ -78,7 +78,7 @@ def site_add(*, name: str, url: str, email: str, token: str, auth_kind: str = Au
         auth_kind=auth_kind,
         deployment=Deployment.DATACENTER if auth_kind == AuthKind.BEARER else Deployment.CLOUD,
     )
-    with client_for(site) as client:
+    with site_client(site=site) as client:
         identity = client.verify()
         site.sprint_field, site.story_points_field = discover_custom_fields(client.fields())
     site.account_id = identity.account_id
@@ -91,14 +91,14 @@ def site_add(*, name: str, url: str, email: str, token: str, auth_kind: str = Au
     return site
 
 
-def site_get(name: str) -> JiraSite:
+def site_get(*, name: str) -> JiraSite:
     try:
         return JiraSite.objects.get(name=name)
     except JiraSite.DoesNotExist:
         raise NotFound(f"No site named '{name}'", field="site") from None
 
 
-def project_get(key_or_id: str) -> Project:
+def project_get(*, key_or_id: str) -> Project:
     lookup = {"jira_id": int(key_or_id)} if key_or_id.isdigit() else {"key": key_or_id.upper()}
     try:
         return Project.objects.select_related("site").get(**lookup)
@@ -116,8 +116,8 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
     key = key.strip().upper()
     if Project.objects.filter(site=site, key=key).exists():
         raise AlreadyExists(f"Project {key} is already registered on {site}", field="key")
-    cron = schedules.validate_cron(cron or settings.SYNC_DEFAULT_CRON)
-    with client_for(site) as client:
+    cron = schedules.cron_validate(expression=cron or settings.SYNC_DEFAULT_CRON)
+    with site_client(site=site) as client:
         payload = client.get_project(key)
     with transaction.atomic():
         project = Project.objects.create(
@@ -131,13 +131,13 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
         for account_id in track:
             user, _ = JiraUser.objects.get_or_create(site=site, account_id=account_id)
             ProjectTrackedUser.objects.create(project=project, user=user)
-        schedules.install(job)
+        schedules.schedule_install(job=job)
     return project
 
 
 def site_test_connection(*, site: JiraSite) -> SiteIdentity:
     """Prove the stored credentials now (myself + serverInfo); raises the classified JiraError."""
-    with client_for(site) as client:
+    with site_client(site=site) as client:
         return client.verify()
 
 
@@ -151,7 +151,7 @@ class JiraAccount:
 def project_assignable_users(*, project: Project, limit: int = 1000) -> list[JiraAccount]:
     """The accounts Jira lets be assigned in the project, fetched live (the tracked-user picker)."""
     accounts: list[JiraAccount] = []
-    with client_for(project.site) as client:
+    with site_client(site=project.site) as client:
         for page in client.iter_assignable_user_pages(project.key):
             accounts.extend(
                 JiraAccount(

@@ -38,7 +38,7 @@ from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, Webhoo
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
 from sync.services.scope import tracked_account_ids
-from sync.services.sites import client_for
+from sync.services.sites import site_client
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def webhook_secret_set(*, site: JiraSite, secret: str | None = None) -> str:
     return secret
 
 
-def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
+def webhook_signature_valid(*, secret: str, body: bytes, header: str) -> bool:
     """``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>``, compared in constant time."""
     scheme, _, received = header.strip().partition("=")
     if scheme.lower() != "sha256" or not received:
@@ -103,7 +103,7 @@ def webhook_receive(*, site_id: int, body: bytes, signature: str, identifier: st
             f"Webhooks are not enabled for site {site.name}",
             advice="Set a secret with `manage.py jira_site webhook-secret` and register it in Jira",
         )
-    if not signature_valid(secret=site.webhook_secret, body=body, header=signature):
+    if not webhook_signature_valid(secret=site.webhook_secret, body=body, header=signature):
         JiraSite.objects.filter(id=site.id).update(
             webhook_rejected=F("webhook_rejected") + 1, webhook_rejected_at=timezone.now()
         )
@@ -187,7 +187,7 @@ def _enqueue_refresh(pending_id: int, *, countdown: float) -> None:
 # --- Refreshing -------------------------------------------------------------------------------------
 
 
-def refresh_pending(*, pending_id: int) -> Counter[str]:
+def pending_refresh_run(*, pending_id: int) -> Counter[str]:
     """Re-read what a pending row names and store it; a no-op for a duplicate or finished delivery.
 
     Other issues of the site waiting for a refresh are read in the same Jira request (up to
@@ -207,7 +207,7 @@ def refresh_pending(*, pending_id: int) -> Counter[str]:
     generations = {row.id: row.generation for row in rows}
     apply: Apply
     try:
-        with client_for(site) as client:
+        with site_client(site=site) as client:
             apply = (
                 _read_issues(client, site, [row.jira_id for row in rows], counts)
                 if first.kind == PendingRefresh.Kind.ISSUE
@@ -293,7 +293,7 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
         for record in records:
             project_id = projects.get(record.project_jira_id or 0)
             project = Project.objects.filter(id=project_id).first() if project_id else None
-            tracked = tracked_account_ids(project) if project else []
+            tracked = tracked_account_ids(project=project) if project else []
             if project is None or (tracked and not {record.assignee, record.reporter} & set(tracked)):
                 gone.append(record.jira_id)  # moved to an unregistered project or out of scope
             else:

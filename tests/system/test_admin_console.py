@@ -36,7 +36,7 @@ def trail() -> dict[str, Any]:
             site=site, identifier="w-1", event="jira:issue_updated"
         ),
         "sync/syncjob": SyncJob.objects.create(project=project),
-        "orchestration/orchestration": controls.start_orchestration(
+        "orchestration/orchestration": controls.orchestration_start(
             issue_key=issue.key, actor="alice"
         ).orchestration,
         "notifications/notification": Notification.objects.create(

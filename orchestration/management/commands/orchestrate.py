@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            orchestration = controls.start_orchestration(
+            orchestration = controls.orchestration_start(
                 issue_key=options["issue_key"], auto_proceed=options["auto_proceed"], actor=options["actor"]
             ).orchestration
         self.stderr.write(f"Started orchestration {orchestration.id} of {orchestration.issue_key}")

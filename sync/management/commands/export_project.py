@@ -10,10 +10,10 @@ from sync import selectors
 from sync.services import sites
 
 EXPORTERS = {
-    "history": selectors.export_history,
-    "issues": selectors.export_issues,
-    "sprints": selectors.export_sprints,
-    "users": selectors.export_users,
+    "history": selectors.history_export,
+    "issues": selectors.issues_export,
+    "sprints": selectors.sprints_export,
+    "users": selectors.users_export,
 }
 
 
@@ -27,8 +27,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(options["key"])
-        rows = EXPORTERS[options["entity"]](project)
+            project = sites.project_get(key_or_id=options["key"])
+        rows = EXPORTERS[options["entity"]](project=project)
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
         try:
             for row in rows:

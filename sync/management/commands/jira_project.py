@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self._tracking(options)
             return
         with service_errors():
-            site = sites.site_get(options["site"])
+            site = sites.site_get(name=options["site"])
             project = sites.project_add(
                 site=site, key=options["key"], track=options["track"], cron=options["cron"]
             )
@@ -51,7 +51,7 @@ class Command(BaseCommand):
 
     def _tracking(self, options: dict[str, Any]) -> None:
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
             if options["action"] == "untrack":
                 result = controls.tracked_users_remove(
                     project=project,

@@ -67,7 +67,7 @@ class Command(BaseCommand):
     def _webhook_secret(self, options: dict[str, Any]) -> None:
         given = sys.stdin.readline().strip() if options["secret_stdin"] else None
         with service_errors():
-            site = sites.site_get(options["name"])
+            site = sites.site_get(name=options["name"])
             secret = webhooks.webhook_secret_set(site=site, secret=given)
         self.stdout.write(
             f"Webhook URL for {site.name}: /webhooks/jira/{site.pk}/ (prefix it with this server's URL)"

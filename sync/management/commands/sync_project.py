@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
             # Through the controls, so a site refusing our credentials is refused here as everywhere.
             result = controls.sync_trigger(
                 project=project,
@@ -46,10 +46,10 @@ class Command(BaseCommand):
         self.stderr.write(f"{verb} sync run {run.id} of {project.key}")
         if not options["wait"]:
             if options["json"]:
-                self.stdout.write(json.dumps(run_summary(run)))
+                self.stdout.write(json.dumps(run_summary(run=run)))
             return
         run = self._follow(run, options["timeout"])
-        summary = run_summary(run)
+        summary = run_summary(run=run)
         self._print(summary)
         if options["json"]:
             self.stdout.write(json.dumps(summary))

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = options["actor"]
         with service_errors():
-            project = sites.project_get(options["key"])
+            project = sites.project_get(key_or_id=options["key"])
             if options["pause"]:
                 result = controls.sync_pause(project=project, note=options["note"], actor=actor)
             elif options["resume"]:
@@ -41,5 +41,5 @@ class Command(BaseCommand):
         job = result.job
         cron = job.active_cron
         next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
-        described = schedules.describe(cron)
+        described = schedules.cron_describe(expression=cron)
         self.stdout.write(f"{project.key}: {job.status}, cron '{job.cron}' ({described}), next {next_run}")

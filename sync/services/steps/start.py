@@ -34,7 +34,7 @@ def step_start(ctx: StepContext) -> None:
         if cursors and None not in cursors:
             window_start = min(c for c in cursors if c) - timedelta(minutes=settings.SYNC_OVERLAP_MINUTES)
     run.window_start = window_start
-    cursor = {"accounts": run_account_ids(ctx.project, run.account_ids), "last_id": 0}
+    cursor = {"accounts": run_account_ids(project=ctx.project, explicit=run.account_ids), "last_id": 0}
     run.cursor = cursor
     approx = ctx.client.approximate_count(scope_jql(run, windowed=True))
     with ctx.batch():

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from fakejira import FakeDataConfig, FakeJira
-from sync.services.webhooks import signature_valid
+from sync.services.webhooks import webhook_signature_valid
 
 
 @pytest.fixture
@@ -139,8 +139,8 @@ def test_registered_webhooks_receive_signed_events_for_each_mutation(fake, recei
         ["jira:issue_updated", "comment_created", "worklog_created", "comment_deleted"]
     )
     for headers, body in received:
-        assert signature_valid(secret=secret, body=body, header=headers["X-Hub-Signature"])
-        assert not signature_valid(
+        assert webhook_signature_valid(secret=secret, body=body, header=headers["X-Hub-Signature"])
+        assert not webhook_signature_valid(
             secret="another-secret-entirely", body=body, header=headers["X-Hub-Signature"]
         )
     assert len({h["X-Atlassian-Webhook-Identifier"] for h, _ in received}) == 4
@@ -156,8 +156,8 @@ def test_signature_check_needs_sha256_over_the_exact_body():
     body = b'{"webhookEvent":"jira:issue_updated"}'
     digest = hmac.new(b"k" * 20, body, hashlib.sha256).hexdigest()
 
-    assert signature_valid(secret="k" * 20, body=body, header=f"sha256={digest}")
-    assert signature_valid(secret="k" * 20, body=body, header=f"SHA256={digest.upper()}")
-    assert not signature_valid(secret="k" * 20, body=body + b" ", header=f"sha256={digest}")
-    assert not signature_valid(secret="k" * 20, body=body, header=f"sha1={digest}")
-    assert not signature_valid(secret="k" * 20, body=body, header="")
+    assert webhook_signature_valid(secret="k" * 20, body=body, header=f"sha256={digest}")
+    assert webhook_signature_valid(secret="k" * 20, body=body, header=f"SHA256={digest.upper()}")
+    assert not webhook_signature_valid(secret="k" * 20, body=body + b" ", header=f"sha256={digest}")
+    assert not webhook_signature_valid(secret="k" * 20, body=body, header=f"sha1={digest}")
+    assert not webhook_signature_valid(secret="k" * 20, body=body, header="")

@@ -76,7 +76,7 @@ def slack_message(key: str, **overrides) -> Notification:
         "idempotency_key": key,
         **overrides,
     }
-    return services.send_message(**fields)
+    return services.message_send(**fields)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_an_email_arrives_with_cc_a_hidden_bcc_html_and_text_parts_and_the_attac
         options={"host": "127.0.0.1", "port": smtp_server.port, "username": "mailer"},
         secret="smtp-password-123",
     )
-    notification = services.send_message(
+    notification = services.message_send(
         channel="email",
         recipient="ops@example.com, lead@example.com",
         subject="Token expired for acme",
@@ -183,7 +183,7 @@ def test_a_whatsapp_cloud_api_template_message_carries_the_facts(worker, http_re
         options={"provider": "cloud", "phone_number_id": "10987", "api_url": f"{http_receiver.url}/v21.0"},
         secret="EAAG-whatsapp-token",
     )
-    notification = services.send_message(
+    notification = services.message_send(
         channel="whatsapp",
         recipient="+14155550123",
         subject="Payment lapsed for acme",
@@ -296,8 +296,10 @@ def test_the_same_idempotency_key_is_never_sent_twice(worker, slack):
     services.route_defaults_install()
     first = settled(slack_message("once"), "SENT")
     again = slack_message("once", subject="A different subject")
-    routed = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="episode-9")
-    routed_again = services.notify(
+    routed = services.message_publish(
+        category="RATE_LIMITED", subject="s", text="t", idempotency_key="episode-9"
+    )
+    routed_again = services.message_publish(
         category="RATE_LIMITED", subject="s", text="t", idempotency_key="episode-9"
     )
     assert again.id == first.id

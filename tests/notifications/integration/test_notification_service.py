@@ -35,7 +35,7 @@ def message(**overrides) -> Notification:
         "idempotency_key": "key-1",
         **overrides,
     }
-    return services.send_message(**fields)
+    return services.message_send(**fields)
 
 
 def configure(channel: str, **fields) -> ChannelConfig:
@@ -66,7 +66,7 @@ def test_the_default_routes_send_billing_to_email_and_whatsapp_and_latency_to_sl
 
 
 def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
-    sent = services.notify(
+    sent = services.message_publish(
         category="SUSPENDED_PAYMENT",
         subject="Payment lapsed for acme",
         text="Jira suspended the site.",
@@ -89,7 +89,9 @@ def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
     assert by_channel["email"].recipient == "ops@example.com, cto@example.com"
     assert by_channel["whatsapp"].recipient == "+14155550123"
 
-    again = services.notify(category="SUSPENDED_PAYMENT", subject="x", text="y", idempotency_key="episode-1")
+    again = services.message_publish(
+        category="SUSPENDED_PAYMENT", subject="x", text="y", idempotency_key="episode-1"
+    )
     assert sorted(n.id for n in again) == sorted(n.id for n in sent)
     assert Notification.objects.count() == 2
 
@@ -97,14 +99,16 @@ def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
 def test_a_route_with_its_own_recipients_overrides_the_defaults_and_disabled_routes_are_skipped(recipients):
     Route.objects.filter(category="RECOVERED", channel="email").update(recipients="lead@example.com")
     Route.objects.filter(category="RECOVERED", channel="slack").update(enabled=False)
-    [sent] = services.notify(category="RECOVERED", subject="Back", text="ok", idempotency_key="r-1")
+    [sent] = services.message_publish(category="RECOVERED", subject="Back", text="ok", idempotency_key="r-1")
     assert (sent.channel, sent.recipient) == ("email", "lead@example.com")
 
 
 def test_several_whatsapp_recipients_get_one_message_each(recipients, settings):
     settings.NOTIFY_WHATSAPP_TO = ["+14155550123", "+447700900123"]
     Route.objects.filter(category="TOKEN_EXPIRED", channel="email").delete()
-    sent = services.notify(category="TOKEN_EXPIRED", subject="Token", text="t", idempotency_key="t-1")
+    sent = services.message_publish(
+        category="TOKEN_EXPIRED", subject="Token", text="t", idempotency_key="t-1"
+    )
     route = Route.objects.get(category="TOKEN_EXPIRED", channel="whatsapp")
     assert sorted((n.recipient, n.idempotency_key) for n in sent) == [
         ("+14155550123", f"t-1:{route.id}:+14155550123"),
@@ -114,14 +118,18 @@ def test_several_whatsapp_recipients_get_one_message_each(recipients, settings):
 
 def test_a_route_without_recipients_is_recorded_as_failed_not_dropped(settings):
     settings.NOTIFY_EMAIL_TO = []
-    [sent] = services.notify(category="ORCHESTRATION_FAILED", subject="s", text="t", idempotency_key="o-1")
+    [sent] = services.message_publish(
+        category="ORCHESTRATION_FAILED", subject="s", text="t", idempotency_key="o-1"
+    )
     assert (sent.status, sent.error_code) == ("FAILED", "NO_RECIPIENTS")
     assert "NOTIFY_EMAIL_TO" in sent.error_message
 
 
 def test_an_invalid_route_recipient_is_recorded_and_the_other_routes_still_send(recipients):
     Route.objects.filter(category="SUSPENDED_PAYMENT", channel="whatsapp").update(recipients="0155 1234")
-    sent = services.notify(category="SUSPENDED_PAYMENT", subject="s", text="t", idempotency_key="bad-1")
+    sent = services.message_publish(
+        category="SUSPENDED_PAYMENT", subject="s", text="t", idempotency_key="bad-1"
+    )
     by_channel = {n.channel: n for n in sent}
     assert by_channel["email"].status == "QUEUED"
     assert (by_channel["whatsapp"].status, by_channel["whatsapp"].error_code) == (
@@ -149,7 +157,7 @@ def test_the_admin_refuses_a_route_recipient_its_channel_cannot_reach(admin_clie
 
 def test_a_category_without_routes_reaches_the_operators_through_the_catch_all(recipients):
     catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
-    [sent] = services.notify(category="NOBODY_ROUTED", subject="s", text="t", idempotency_key="n-1")
+    [sent] = services.message_publish(category="NOBODY_ROUTED", subject="s", text="t", idempotency_key="n-1")
     assert (sent.channel, sent.recipient, sent.category) == (
         "email",
         "ops@example.com, cto@example.com",
@@ -165,17 +173,19 @@ def test_a_category_without_routes_reaches_the_operators_through_the_catch_all(r
 def test_a_category_route_wins_over_the_catch_all_until_it_is_disabled(recipients):
     own = Route.objects.get(category="RATE_LIMITED", channel="slack")
     catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
-    [routed] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-1")
+    [routed] = services.message_publish(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-1")
     assert (routed.channel, routed.route_id) == ("slack", own.id)
     Route.objects.filter(category="RATE_LIMITED").update(enabled=False)
-    [fallback] = services.notify(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-2")
+    [fallback] = services.message_publish(
+        category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-2"
+    )
     assert (fallback.channel, fallback.route_id) == ("email", catch_all.id)
 
 
 def test_the_catch_all_is_editable_like_any_route(recipients):
     Route.objects.filter(category=services.CATCH_ALL).update(recipients="night@example.com")
     Route.objects.create(category=services.CATCH_ALL, channel="slack", recipients="#incidents")
-    sent = services.notify(category="NETWORK", subject="s", text="t", idempotency_key="e-1")
+    sent = services.message_publish(category="NETWORK", subject="s", text="t", idempotency_key="e-1")
     assert sorted((n.channel, n.recipient) for n in sent) == [
         ("email", "night@example.com"),
         ("slack", "#incidents"),
@@ -184,7 +194,9 @@ def test_the_catch_all_is_editable_like_any_route(recipients):
 
 def test_without_an_enabled_catch_all_a_category_without_routes_sends_nothing_and_says_so(caplog):
     Route.objects.filter(category=services.CATCH_ALL).update(enabled=False)
-    assert services.notify(category="NOBODY_CARES", subject="s", text="t", idempotency_key="n-1") == []
+    assert (
+        services.message_publish(category="NOBODY_CARES", subject="s", text="t", idempotency_key="n-1") == []
+    )
     assert "no enabled route for notification category NOBODY_CARES" in caplog.text
 
 

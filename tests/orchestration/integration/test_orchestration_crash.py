@@ -30,7 +30,7 @@ def test_sigkill_during_code_resumes_code_without_rerunning_finished_phases(
     celery_processes.beat(**env)  # runs the reaper every second
     issue = synced_issues(fake_jira_factory(FAKE_CONFIG))[0]
     home = script_behaviour(tmp_path, issue, CODE={"sleep_first": 30})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "CODE"), message="CODE to start")
 
     first.kill()  # SIGKILL to the worker's process group, mid-command

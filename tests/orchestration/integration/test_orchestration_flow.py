@@ -89,7 +89,7 @@ def test_happy_path_runs_every_phase_once_and_documents_in_jira(issues, root, fa
     issue = issues[0]
     home = script_behaviour(root, issue)
 
-    orchestration = controls.start_orchestration(
+    orchestration = controls.orchestration_start(
         issue_key=issue.key, auto_proceed=True, actor="alice"
     ).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
@@ -127,7 +127,7 @@ def test_test_failing_twice_passes_after_two_fixes(issues, root):
     issue = issues[1]
     home = script_behaviour(root, issue, TEST={"fail_times": 2})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert done.status == SUCCEEDED, done.error_message
@@ -148,7 +148,7 @@ def test_exceeding_fix_attempts_fails_the_orchestration(issues, root):
     issue = issues[2]
     script_behaviour(root, issue, TEST={"fail_times": 100})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert done.status == "FAILED"
@@ -164,7 +164,7 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     issue = issues[3]
     home = script_behaviour(root, issue, CODE={"transient_times": 3})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     failed = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert failed.status == "FAILED"
@@ -178,7 +178,7 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     dues = [datetime.fromisoformat(e.payload["next_attempt_at"]) for e in retries]
     assert dues[0] < dues[1]
 
-    retried = controls.retry_orchestration(orchestration_id=failed.id, actor="bob").orchestration
+    retried = controls.orchestration_retry(orchestration_id=failed.id, actor="bob").orchestration
     assert retried.status == "RUNNING"
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
@@ -187,7 +187,7 @@ def test_transient_errors_retry_with_backoff_and_retry_resumes_from_the_failed_p
     assert done.phases.filter(phase="EXPLORE").get().attempt == 1  # completed phases did not run again
     assert len(calls(home, "CODE")) == 4
     with pytest.raises(Conflict):
-        controls.retry_orchestration(orchestration_id=done.id, actor="bob")
+        controls.orchestration_retry(orchestration_id=done.id, actor="bob")
     assert_history_rebuilds_state(done)
 
 
@@ -196,7 +196,7 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
     home = script_behaviour(root, gated)
     script_behaviour(root, other)
 
-    orchestration = controls.start_orchestration(
+    orchestration = controls.orchestration_start(
         issue_key=gated.key, auto_proceed=False, actor="alice"
     ).orchestration
     waiting = wait_status(orchestration.id, "AWAITING_APPROVAL")
@@ -204,7 +204,7 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
     assert Approval.objects.get(orchestration=waiting).decision == "PENDING"
     assert notified(waiting, "ORCHESTRATION_APPROVAL_NEEDED") == 1
     # The only worker process is free: another orchestration runs to the end meanwhile.
-    second = controls.start_orchestration(issue_key=other.key, auto_proceed=True).orchestration
+    second = controls.orchestration_start(issue_key=other.key, auto_proceed=True).orchestration
     assert wait_status(second.id, SUCCEEDED, "FAILED").status == SUCCEEDED
     assert Orchestration.objects.get(id=orchestration.id).status == "AWAITING_APPROVAL"
     assert calls(home) == []
@@ -215,7 +215,7 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
     def approve(who: str) -> None:
         try:
             barrier.wait()
-            controls.approve_phase(orchestration_id=orchestration.id, actor=who, comment="ship it")
+            controls.phase_approve(orchestration_id=orchestration.id, actor=who, comment="ship it")
             outcomes.append("approved")
         except Conflict:
             outcomes.append("conflict")
@@ -241,10 +241,10 @@ def test_approval_gate_holds_no_worker_and_a_double_approve_continues_once(issue
 def test_reject_ends_the_orchestration_without_running_code(issues, root):
     issue = issues[6]
     home = script_behaviour(root, issue)
-    orchestration = controls.start_orchestration(issue_key=issue.key).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key).orchestration
     wait_status(orchestration.id, "AWAITING_APPROVAL")
 
-    rejected = controls.reject_phase(
+    rejected = controls.phase_reject(
         orchestration_id=orchestration.id, actor="erin", comment="wrong approach"
     ).orchestration
 
@@ -257,7 +257,7 @@ def test_reject_ends_the_orchestration_without_running_code(issues, root):
         "erin",
     )
     with pytest.raises(Conflict):
-        controls.approve_phase(orchestration_id=orchestration.id, actor="frank")
+        controls.phase_approve(orchestration_id=orchestration.id, actor="frank")
     assert not rejected.phases.filter(phase="CODE").exists() and calls(home) == []
     assert_history_rebuilds_state(rejected)
 
@@ -265,10 +265,10 @@ def test_reject_ends_the_orchestration_without_running_code(issues, root):
 def test_cancel_during_fix_is_seen_at_the_next_checkpoint(issues, root):
     issue = issues[7]
     home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep": 60})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "FIX"), timeout=60, message="FIX to start")
 
-    requested = controls.cancel_orchestration(orchestration_id=orchestration.id, actor="gina").orchestration
+    requested = controls.orchestration_cancel(orchestration_id=orchestration.id, actor="gina").orchestration
     assert requested.status == "RUNNING" and requested.cancel_requested  # a phase is running: checkpoint
     done = wait_status(orchestration.id, "CANCELLED", SUCCEEDED, "FAILED", timeout=20)
 
@@ -285,7 +285,7 @@ def test_cancel_during_fix_is_seen_at_the_next_checkpoint(issues, root):
 def test_duplicate_test_message_is_a_noop(issues, root, worker):
     issue = issues[8]
     home = script_behaviour(root, issue, TEST={"sleep": 2})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "TEST"), message="TEST to start")
     step = Orchestration.objects.get(id=orchestration.id).step
 
@@ -308,16 +308,16 @@ def test_duplicate_test_message_is_a_noop(issues, root, worker):
 def test_pause_holds_the_next_phase_until_resume(issues, root):
     issue = issues[9]
     home = script_behaviour(root, issue, CODE={"sleep": 3})
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     wait_until(lambda: calls(home, "CODE"), message="CODE to start")
 
-    controls.pause_orchestration(orchestration_id=orchestration.id, actor="hal")
+    controls.orchestration_pause(orchestration_id=orchestration.id, actor="hal")
     paused = wait_status(orchestration.id, "PAUSED")
     assert paused.phases.get(phase="CODE").state == SUCCEEDED
     assert paused.phases.get(phase="TEST").state == "PENDING"
     assert calls(home, "TEST") == []
 
-    controls.resume_orchestration(orchestration_id=orchestration.id, actor="hal")
+    controls.orchestration_resume(orchestration_id=orchestration.id, actor="hal")
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
     assert done.status == SUCCEEDED
     assert_history_rebuilds_state(done)
@@ -339,7 +339,7 @@ def test_a_failing_code_command_fails_the_phase_without_retrying(issues, root):
     issue = issues[11]
     home = script_behaviour(root, issue, CODE={"exit": 3})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED")
 
     assert (done.status, done.error_code) == ("FAILED", "PHASE_FAILED")
@@ -353,7 +353,7 @@ def test_a_phase_over_its_timeout_is_stopped_and_retried(issues, root):
     issue = issues[12]
     home = script_behaviour(root, issue, TEST={"fail_times": 1}, FIX={"sleep_first": 60})
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, auto_proceed=True).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, auto_proceed=True).orchestration
     done = wait_status(orchestration.id, SUCCEEDED, "FAILED", "CANCELLED", timeout=90)
 
     assert done.status == SUCCEEDED, done.error_message

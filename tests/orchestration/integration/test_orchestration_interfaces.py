@@ -106,7 +106,7 @@ def test_graphql_orchestration_list_costs_a_constant_number_of_queries(
 ):
     for n in range(5):
         issue = stored_issue(f"Q{n}-1")
-        controls.start_orchestration(issue_key=issue.key)
+        controls.orchestration_start(issue_key=issue.key)
     query = (
         "{ orchestrations { id projectKey phases { phase agents { agent } } approvals { phase } "
         "events { type } } }"
@@ -164,7 +164,7 @@ def test_rest_refuses_anonymous_callers_and_mutations_without_permission(client,
 
 
 def test_admin_shows_a_timeline_and_its_actions_call_the_service(admin_client, issue):
-    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice").orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, actor="alice").orchestration
     page = admin_client.get(f"/admin/orchestration/orchestration/{orchestration.id}/change/").content.decode()
     assert "PHASE_SCHEDULED" in page and "Timeline" in page and "lease_token" not in page
     listing = admin_client.get("/admin/orchestration/orchestration/").content.decode()
@@ -180,7 +180,7 @@ def test_admin_shows_a_timeline_and_its_actions_call_the_service(admin_client, i
 def test_commands_start_an_orchestration_and_print_its_history(issue, capsys):
     call_command("orchestrate", issue.key, "--actor", "cli")
     orchestration_id = int(capsys.readouterr().out.strip())
-    controls.cancel_orchestration(orchestration_id=orchestration_id, actor="cli")
+    controls.orchestration_cancel(orchestration_id=orchestration_id, actor="cli")
 
     call_command("orchestration_history", str(orchestration_id))
     out = capsys.readouterr().out
@@ -191,7 +191,7 @@ def test_commands_start_an_orchestration_and_print_its_history(issue, capsys):
 
 
 def test_graphql_mutation_payload_is_json_serialisable_for_all_controls(operator, issue):
-    orchestration = controls.start_orchestration(issue_key=issue.key).orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key).orchestration
     for mutation in (
         "pauseOrchestration",
         "resumeOrchestration",
@@ -213,7 +213,7 @@ def test_state_rebuilt_from_events_equals_the_stored_state_after_every_transitio
     from orchestration.history import rebuild, stored_state
     from orchestration.services import engine
 
-    orchestration = controls.start_orchestration(issue_key=issue.key, actor="alice").orchestration
+    orchestration = controls.orchestration_start(issue_key=issue.key, actor="alice").orchestration
     checked = 0
 
     def check() -> Orchestration:
@@ -232,16 +232,16 @@ def test_state_rebuilt_from_events_equals_the_stored_state_after_every_transitio
 
     assert run_until_it_stops().status == "AWAITING_APPROVAL"
     with pytest.raises(controls.Conflict):
-        controls.pause_orchestration(orchestration_id=orchestration.id, actor="bob")
-    controls.approve_phase(orchestration_id=orchestration.id, actor="bob", comment="go")
+        controls.orchestration_pause(orchestration_id=orchestration.id, actor="bob")
+    controls.phase_approve(orchestration_id=orchestration.id, actor="bob", comment="go")
     engine.advance(orchestration.id, check().step, worker="test")  # CODE
-    controls.pause_orchestration(orchestration_id=orchestration.id, actor="bob")
+    controls.orchestration_pause(orchestration_id=orchestration.id, actor="bob")
     assert check().status == "PAUSED"
     stale = check().step - 1
     assert (
         engine.advance(orchestration.id, stale, worker="test") == "noop"
     )  # the message queued before the pause
-    controls.resume_orchestration(orchestration_id=orchestration.id, actor="bob")
+    controls.orchestration_resume(orchestration_id=orchestration.id, actor="bob")
     done = run_until_it_stops()
 
     assert done.status == "SUCCEEDED"

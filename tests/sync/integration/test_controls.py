@@ -55,7 +55,7 @@ def test_resume_reenables_the_entry_without_a_run_and_anchors_it_now(fake_jira):
     assert job.status == "ACTIVE" and job.paused_by == "" and job.paused_at is None
     assert entry_of(alpha).enabled is True
     assert entry_of(alpha).start_time > before  # beat fires no slot that passed while paused
-    assert job.next_run_at == schedules.next_fire(job.cron, entry_of(alpha).start_time)
+    assert job.next_run_at == schedules.cron_next_fire(expression=job.cron, after=entry_of(alpha).start_time)
     assert not SyncRun.objects.filter(project=alpha).exists()
 
 
@@ -246,7 +246,7 @@ def test_a_tick_is_admitted_once_per_slot_skipped_on_overlap_and_dropped_when_st
     controls.sync_reschedule(project=alpha, cron="* * * * *")
     anchor = entry_of(alpha).start_time
     assert anchor is not None
-    slot = schedules.next_fire("* * * * *", anchor)
+    slot = schedules.cron_next_fire(expression="* * * * *", after=anchor)
 
     assert (
         schedules.tick_admit(project_id=alpha.id, nominal=slot - timedelta(minutes=1)) is None

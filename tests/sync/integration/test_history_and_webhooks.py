@@ -61,7 +61,7 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> float
 
 def assert_history_matches(project: Project, fake: FakeJira) -> None:
     expected = fake.data.export_history(project.key)
-    actual = list(selectors.export_history(project))
+    actual = list(selectors.history_export(project=project))
     assert len(actual) == len(expected)
     for mine, theirs in zip(actual, expected, strict=True):
         assert mine == theirs, f"change {theirs['history_id']} of issue {theirs['issue_id']} differs"
@@ -100,7 +100,7 @@ def test_history_equals_the_changelog_after_full_and_incremental_runs(fake_jira_
     assert run.status == "SUCCEEDED", run.error_message
     assert not run.full
     assert_history_matches(alpha, fake)
-    assert str(issues[4].id) not in {row["issue_id"] for row in selectors.export_history(alpha)}
+    assert str(issues[4].id) not in {row["issue_id"] for row in selectors.history_export(project=alpha)}
     exported = tmp_path / "history.jsonl"
     call_command("export_project", "ALPHA", "--entity", "history", "--output", str(exported))
     lines = exported.read_text().splitlines()
@@ -122,17 +122,17 @@ def test_time_in_status_adds_up_to_the_issues_age(fake_jira_factory, worker):
 
     assert sync_and_wait(alpha, full=True).status == "SUCCEEDED"
 
-    issues = selectors.with_issue_details(
-        Issue.live.filter(project=alpha), selectors.IssueIncludes(history=True)
+    issues = selectors.issues_with_details(
+        issues=Issue.live.filter(project=alpha), includes=selectors.IssueIncludes(history=True)
     )
     for issue in issues:
-        spent = selectors.time_in_status(issue, as_of=as_of)
+        spent = selectors.issue_time_in_status(issue=issue, as_of=as_of)
         age = (as_of - issue.created).total_seconds()
         assert sum(s.seconds for s in spent) == pytest.approx(age, abs=1e-3), issue.key
         assert all(s.seconds >= 0 for s in spent)
         assert spent[-1].status == issue.status  # the clock is still running in the current status
     walked = next(i for i in issues if i.jira_id == int(new_id))
-    by_status = {s.status: s.seconds for s in selectors.time_in_status(walked, as_of=as_of)}
+    by_status = {s.status: s.seconds for s in selectors.issue_time_in_status(issue=walked, as_of=as_of)}
     fake_issue = data.issues[int(new_id)]
     started, finished = (h.created for h in fake_issue.changelog)  # the fake's clock also ran for real
     assert by_status == pytest.approx(
@@ -170,12 +170,14 @@ def test_sprint_scope_changes_and_assignee_handoffs_come_from_the_history(fake_j
 
     sprint = Sprint.objects.get(jira_id=active.id)
     assert sprint.start_date is not None
-    scope = selectors.sprint_scope_changes(sprint)
+    scope = selectors.sprint_scope_changes(sprint=sprint)
     mine = [(c.issue.jira_id, c.change) for c in scope if c.issue.jira_id in (added.id, removed.id)]
     assert mine == [(added.id, "added"), (removed.id, "removed")]
     assert all(c.at > sprint.start_date for c in scope)
     handoffs = [
-        (c.from_value, c.to_value) for c in selectors.assignee_handoffs(alpha) if c.issue.jira_id == handed.id
+        (c.from_value, c.to_value)
+        for c in selectors.assignee_handoffs(project=alpha)
+        if c.issue.jira_id == handed.id
     ]
     assert handoffs[-1] == (first, second)
 
@@ -229,7 +231,7 @@ def test_a_signed_webhook_brings_each_kind_of_change_within_the_target(
     )
     assert all(d.status == 202 for d in fake.webhooks.deliveries())
     assert WebhookEvent.objects.filter(site=site).count() == len(fake.webhooks.deliveries())
-    status: Any = selectors.webhook_status(JiraSite.objects.filter(id=site.id)).get()  # annotated
+    status: Any = selectors.webhook_status(sites=JiraSite.objects.filter(id=site.id)).get()  # annotated
     assert status.webhook_events_today == 5 and status.webhook_last_event is not None
 
 

@@ -17,7 +17,7 @@ from fakejira import jql
 from sync.jira.adf import adf_to_text
 from sync.jira.dates import parse_jira_datetime
 from sync.jira.mapping import MalformedPayload, map_issue
-from sync.services.schedules import validate_cron
+from sync.services.schedules import cron_validate
 from sync.services.scope import issue_scope_jql
 
 json_values = st.recursive(
@@ -186,7 +186,7 @@ cron_field = st.one_of(
 def test_a_cron_is_either_refused_with_a_message_or_understood_by_the_scheduler(fields):
     expression = " ".join(fields)
     try:
-        normalised = validate_cron(expression)
+        normalised = cron_validate(expression=expression)
     except InvalidInput as error:
         assert error.field == "cron"  # noqa: PT017
         assert error.message  # noqa: PT017
@@ -204,4 +204,4 @@ def test_a_cron_is_either_refused_with_a_message_or_understood_by_the_scheduler(
 )
 def test_invalid_crons_name_the_bad_field(expression, message):
     with pytest.raises(InvalidInput, match=message):
-        validate_cron(expression)
+        cron_validate(expression=expression)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sync.services.schedules import next_fire, previous_fire, upcoming
+from sync.services.schedules import cron_next_fire, cron_previous_fire, cron_upcoming
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, second: int = 0) -> datetime:
@@ -16,23 +16,29 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, seco
 def fires(expression: str, start: datetime, count: int, time_zone: str = "UTC") -> list[datetime]:
     out = []
     for _ in range(count):
-        start = next_fire(expression, start, time_zone=time_zone)
+        start = cron_next_fire(expression=expression, after=start, time_zone=time_zone)
         out.append(start)
     return out
 
 
 def test_the_nominal_time_is_the_slot_that_fired_not_now_truncated():
-    assert previous_fire("*/15 * * * *", utc(2026, 5, 1, 10, 29, second=59)) == utc(2026, 5, 1, 10, 15)
-    assert previous_fire("*/15 * * * *", utc(2026, 5, 1, 10, 30)) == utc(2026, 5, 1, 10, 30)  # at the slot
-    assert next_fire("*/15 * * * *", utc(2026, 5, 1, 10, 30)) == utc(2026, 5, 1, 10, 45)  # strictly after
+    assert cron_previous_fire(expression="*/15 * * * *", at=utc(2026, 5, 1, 10, 29, second=59)) == utc(
+        2026, 5, 1, 10, 15
+    )
+    assert cron_previous_fire(expression="*/15 * * * *", at=utc(2026, 5, 1, 10, 30)) == utc(
+        2026, 5, 1, 10, 30
+    )  # at the slot
+    assert cron_next_fire(expression="*/15 * * * *", after=utc(2026, 5, 1, 10, 30)) == utc(
+        2026, 5, 1, 10, 45
+    )  # strictly after
 
 
 def test_a_daily_local_time_runs_once_on_the_autumn_day_that_repeats_it():
     days = fires("30 2 * * *", utc(2026, 10, 23, 12), 3, "Europe/Berlin")
     assert days == [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)]
-    assert previous_fire("30 2 * * *", utc(2026, 10, 25, 1, 45), time_zone="Europe/Berlin") == utc(
-        2026, 10, 25, 0, 30
-    )
+    assert cron_previous_fire(
+        expression="30 2 * * *", at=utc(2026, 10, 25, 1, 45), time_zone="Europe/Berlin"
+    ) == utc(2026, 10, 25, 0, 30)
 
 
 def test_an_hourly_schedule_keeps_every_real_hour_across_the_autumn_change():
@@ -63,6 +69,6 @@ def test_the_test_only_seconds_field_makes_every_minute_tick_every_few_seconds(s
 
 
 def test_the_preview_lists_the_next_five_fire_times_in_order():
-    preview = upcoming("0 */6 * * *", 5)
+    preview = cron_upcoming(expression="0 */6 * * *", count=5)
     assert len(preview) == 5 and preview == sorted(preview)
     assert all(f.minute == 0 and f.hour % 6 == 0 for f in preview)

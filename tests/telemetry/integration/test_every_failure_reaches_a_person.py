@@ -89,7 +89,9 @@ def failing_projects(codes: list[str]) -> dict[str, Project]:
     failed: list[SyncRun] = []
     for number, code in enumerate(codes, start=1):
         project = Project.objects.create(site=site, key=f"P{number}", jira_id=number)
-        schedules.install(SyncJob.objects.create(project=project, cron=settings.SYNC_DEFAULT_CRON))
+        schedules.schedule_install(
+            job=SyncJob.objects.create(project=project, cron=settings.SYNC_DEFAULT_CRON)
+        )
         for attempt in range(policy.threshold(code or UNKNOWN)):
             finished = now - timedelta(minutes=30 - attempt)
             failed.append(

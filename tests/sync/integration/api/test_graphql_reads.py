@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.isotime import iso_utc
 from sync.models import Issue, JiraUser, Sprint, SyncLog, SyncRun, SyncState
-from sync.selectors import iso_utc
 from tests.fixtures.sync import stored, wait_for_run
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def _iso(value: str | None) -> str | None:
 
 
 def as_export(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL issue in the export format of ``sync.selectors.export_issues``."""
+    """A GraphQL issue in the export format of ``sync.selectors.issues_export``."""
     return {
         "id": node["id"],
         "key": node["key"],
