@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from telemetry import services, task_names
+from telemetry import heartbeat, services, task_names
 
 logger = logging.getLogger(__name__)
 
@@ -14,5 +14,6 @@ logger = logging.getLogger(__name__)
 @shared_task(name=task_names.ANALYSE_RUNS, soft_time_limit=50, time_limit=60)
 def analyse_runs() -> None:
     summary = services.runs_analyse()
+    heartbeat.pass_record()
     if summary.runs or summary.reminders:
         logger.info("telemetry: %s", summary)
