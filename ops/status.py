@@ -69,7 +69,7 @@ def _cache() -> tuple[bool, str]:
 
 def _broker() -> tuple[bool, str]:
     with current_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=0, timeout=settings.OPS_INSPECT_TIMEOUT + 1)
+        conn.ensure_connection(max_retries=0, timeout=int(settings.OPS_INSPECT_TIMEOUT) + 2)
         return True, f"{conn.as_uri()} reachable"
 
 
