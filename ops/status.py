@@ -16,13 +16,14 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
+from core import heartbeat
 from core.workers import START_WORKER, queue_consumers
 from notifications.models import Notification
-from telemetry import heartbeat
+from sync import beat
+from telemetry import tasks as telemetry_tasks
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,14 @@ def _queues(broker: Check) -> list[Check]:
 
 
 def _beat(now: datetime) -> tuple[bool, str]:
-    # Beat's own periodic tasks fire every minute or so; django-celery-beat records each send on its row.
-    last = PeriodicTask.objects.filter(name__in=list(settings.CELERY_BEAT_SCHEDULE)).aggregate(
-        last=Max("last_run_at")
-    )["last"]
+    last = heartbeat.last(beat.HEARTBEAT)
     if last is None:
         return False, "beat never ticked; start it: `celery -A jiraplus beat`"
     return _fresh(now, last, settings.OPS_BEAT_STALE_SECONDS, "beat last ticked")
 
 
 def _telemetry(now: datetime) -> tuple[bool, str]:
-    last = heartbeat.last_pass()
+    last = heartbeat.last(telemetry_tasks.HEARTBEAT)
     if last is None:
         return False, "no analysis pass recorded yet (it needs beat and a worker on the telemetry queue)"
     return _fresh(now, last, settings.OPS_TELEMETRY_STALE_SECONDS, "last analysis pass")
