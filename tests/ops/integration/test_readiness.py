@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from ops import views
-from sync.models import JiraSite, Project
 from tests.fixtures.processes import Processes
+from tests.fixtures.sync import register
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 QUEUE_CHECKS = {"queue:sync", "queue:orchestration", "queue:notifications", "queue:telemetry"}
@@ -66,12 +66,11 @@ def test_with_a_worker_on_every_queue_and_beat_every_check_passes(celery_process
     )
 
 
-def test_sync_project_wait_without_a_worker_exits_within_15s_naming_the_queue(celery_processes):
-    site = JiraSite.objects.create(name="s", base_url="https://s.example", api_token="t")
-    Project.objects.create(site=site, key="NOWORK", jira_id=1)
+def test_sync_project_wait_without_a_worker_exits_within_15s_naming_the_queue(celery_processes, fake_jira):
+    register(fake_jira, ["ALPHA"])
     started = time.monotonic()
     with pytest.raises(CommandError) as raised:
-        call_command("sync_project", "NOWORK", "--wait")
+        call_command("sync_project", "ALPHA", "--wait")
     assert time.monotonic() - started < 15
     assert "NO_WORKER" in str(raised.value)
     assert "queue 'sync'" in str(raised.value) and "celery -A jiraplus worker" in str(raised.value)
