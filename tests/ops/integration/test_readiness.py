@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from ops import views
+from sync.models import Issue, JiraSite, Project
 from tests.fixtures.processes import Processes
 from tests.fixtures.sync import register
 
@@ -74,3 +76,16 @@ def test_sync_project_wait_without_a_worker_exits_within_15s_naming_the_queue(ce
     assert time.monotonic() - started < 15
     assert "NO_WORKER" in str(raised.value)
     assert "queue 'sync'" in str(raised.value) and "celery -A jiraplus worker" in str(raised.value)
+
+
+def test_orchestrate_wait_without_a_worker_exits_within_15s_naming_the_queue(celery_processes):
+    site = JiraSite.objects.create(name="s", base_url="https://s.example", email="a@s.example", api_token="t")
+    project = Project.objects.create(site=site, key="ORC", jira_id=1)
+    when = timezone.now()
+    Issue.objects.create(site=site, project=project, jira_id=5, key="ORC-1", created=when, updated=when)
+    started = time.monotonic()
+    with pytest.raises(CommandError) as raised:
+        call_command("orchestrate", "ORC-1", "--auto-proceed", "--wait")
+    assert time.monotonic() - started < 15
+    assert "NO_WORKER" in str(raised.value)
+    assert "queue 'orchestration'" in str(raised.value) and "celery -A jiraplus worker" in str(raised.value)
