@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from core.interfaces.graphql import graphql_view
 from jiraplus.schema import READ_CACHE_POLICY, schema
+from ops.views import readyz
 from sync.api.webhooks import jira_webhook
 from telemetry.views import metrics
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("graphql", graphql_view(schema=schema, cache_policy=READ_CACHE_POLICY)),
     path("api/", include("sync.api.urls")),
     path("healthz", health),
+    path("readyz", readyz, name="readyz"),
     path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
     path("metrics", metrics, name="metrics"),
     path("api/", include("orchestration.api.urls")),

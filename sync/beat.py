@@ -13,6 +13,8 @@ this scheduler:
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +23,14 @@ from celery.utils.time import maybe_make_aware
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from core import heartbeat
 from sync import task_names
 from sync.services import schedules
 
+logger = logging.getLogger(__name__)
 TICK_TASK = task_names.SCHEDULED_TICK
+HEARTBEAT = "beat"  # recorded as beat ticks, read by the system status
+HEARTBEAT_EVERY = 5.0  # seconds: beat may tick many times a second when much is due
 
 
 class CronClock(BaseSchedule):
@@ -81,6 +87,18 @@ class SyncEntry(ModelEntry):
 
 class SyncScheduler(DatabaseScheduler):
     Entry = SyncEntry
+    _heartbeat_at = 0.0
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        # Beat writes last_run_at to the database only every few minutes: a heartbeat says "alive" sooner.
+        interval: float = super().tick(*args, **kwargs)
+        if time.monotonic() - self._heartbeat_at >= HEARTBEAT_EVERY:
+            try:
+                heartbeat.record(HEARTBEAT)
+            except Exception:  # the cache being down must not stop the clock
+                logger.warning("beat: could not record its heartbeat", exc_info=True)
+            self._heartbeat_at = time.monotonic()
+        return interval
 
     def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
         if isinstance(entry.schedule, CronClock):

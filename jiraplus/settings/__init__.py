@@ -18,4 +18,5 @@ from jiraplus.settings.telemetry import *  # noqa: F403
 from jiraplus.settings.apis import *  # noqa: F403
 from jiraplus.settings.orchestration import *  # noqa: F403
 from jiraplus.settings.notifications import *  # noqa: F403
+from jiraplus.settings.ops import *  # noqa: F403
 from jiraplus.settings.beat import *  # noqa: F403

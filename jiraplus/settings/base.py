@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "orchestration",
     "notifications",
     "telemetry",
+    "ops",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from core.interfaces.cli import service_errors
+from core.workers import QueueWatch
 from orchestration.history import describe
 from orchestration.models import Event, Orchestration
 from orchestration.services import controls
@@ -29,7 +30,8 @@ class Command(BaseCommand):
         if not options["wait"]:
             self.stdout.write(str(orchestration.id))
             return
-        orchestration = self._follow(orchestration, options["timeout"])
+        with service_errors():
+            orchestration = self._follow(orchestration, options["timeout"])
         if orchestration.status != "SUCCEEDED":
             raise CommandError(
                 f"Orchestration {orchestration.id} {orchestration.status}: "
@@ -39,6 +41,8 @@ class Command(BaseCommand):
     def _follow(self, orchestration: Orchestration, timeout: float) -> Orchestration:
         deadline = time.monotonic() + timeout
         seen = 0
+        # Phases only advance if a worker consumes the orchestration queue: say so instead of hanging.
+        watch = QueueWatch("orchestration", f"Orchestration {orchestration.id}")
         while True:
             for event in Event.objects.filter(orchestration=orchestration, seq__gt=seen).order_by("seq"):
                 seen = event.seq
@@ -53,4 +57,5 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Orchestration {orchestration.id} still {orchestration.status} after {timeout:.0f}s"
                 )
+            watch.check()
             time.sleep(0.25)

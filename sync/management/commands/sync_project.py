@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.interfaces.cli import service_errors
+from core.workers import QueueWatch
 from sync.models import SyncLog, SyncRun
 from sync.selectors import run_summary
 from sync.services import controls, sites
@@ -48,7 +49,8 @@ class Command(BaseCommand):
             if options["json"]:
                 self.stdout.write(json.dumps(run_summary(run=run)))
             return
-        run = self._follow(run, options["timeout"])
+        with service_errors():
+            run = self._follow(run, options["timeout"])
         summary = run_summary(run=run)
         self._print(summary)
         if options["json"]:
@@ -64,6 +66,8 @@ class Command(BaseCommand):
 
     def _follow(self, run: SyncRun, timeout: float) -> SyncRun:
         deadline = time.monotonic() + timeout
+        # The run only moves if a worker consumes the sync queue: say so instead of waiting in silence.
+        watch = QueueWatch("sync", f"Sync run {run.id}")
         with tqdm(total=None, unit="issue", desc=run.project.key, file=self.stderr._out, leave=True) as bar:
             while True:
                 run.refresh_from_db()
@@ -74,6 +78,7 @@ class Command(BaseCommand):
                     return run
                 if time.monotonic() > deadline:
                     raise CommandError(f"Run {run.id} still {run.status} after {timeout:.0f}s (it goes on)")
+                watch.check()
                 time.sleep(0.25)
 
     def _print(self, s: dict[str, Any]) -> None:
