@@ -17,6 +17,7 @@ from orchestration.models import Event, Orchestration, Status
 from orchestration.services.retention import orchestration_events_purge
 from sync.models import JiraSite, Project, RunStatus, SyncLog, SyncRun, SyncRunDaily
 from sync.services.retention import sync_logs_purge, sync_runs_purge
+from telemetry.models import SlowRun
 from telemetry.selectors import project_figures
 from tests.fixtures.orchestration import stored_issue
 
@@ -49,6 +50,7 @@ def test_old_runs_go_into_the_daily_aggregate_and_the_totals_keep_them(project, 
     old.append(_run(project, age_days=100, status=RunStatus.FAILED, code="AUTH_FAILED"))
     old.append(_run(project, age_days=120, status=RunStatus.FAILED, code="AUTH_FAILED"))
     new = _run(project, age_days=10, status=RunStatus.FAILED, code="NETWORK")
+    SlowRun.objects.create(project=project, run=old[0], duration_ms=1000, median_ms=100)
     before = project_figures()[0]
 
     assert sync_runs_purge(dry_run=True) == 5
@@ -69,6 +71,8 @@ def test_old_runs_go_into_the_daily_aggregate_and_the_totals_keep_them(project, 
     after = project_figures()[0]
     assert after.runs == before.runs == {"SUCCEEDED": 3, "FAILED": 3}
     assert after.failures == before.failures == {"AUTH_FAILED": 2, "NETWORK": 1}
+    assert after.slow_runs == before.slow_runs == 1  # the mark outlives its run: a counter never drops
+    assert SlowRun.objects.get().run_id is None
 
     # A later purge adds to the same day's row rather than replacing it.
     _run(project, age_days=100)
