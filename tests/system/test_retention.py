@@ -170,3 +170,31 @@ def test_purge_trail_command_dry_run_counts_then_purges(project):
     assert "sync runs: deleted 1" in out.getvalue()
     assert SyncRun.objects.count() == 0 and Notification.objects.count() == 0
     assert SyncRunDaily.objects.get().runs == 1
+
+
+def test_each_app_purges_its_trail_daily_on_its_own_queue(project, settings):
+    from notifications import task_names as notifications_task_names
+    from notifications.tasks import purge as notifications_task
+    from orchestration import task_names as orchestration_task_names
+    from orchestration.tasks import purge_events
+    from sync import task_names as sync_task_names
+    from sync.tasks import purge_trail
+
+    expected = {
+        sync_task_names.PURGE_TRAIL: "sync",
+        orchestration_task_names.PURGE_EVENTS: "orchestration",
+        notifications_task_names.PURGE: "notifications",
+    }
+    entries = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for task, queue in expected.items():
+        assert entries[task]["schedule"] == 86400.0
+        assert entries[task]["options"]["queue"] == queue
+
+    _run(project, age_days=100)
+    _notification("sent-old", status=Notification.Status.SENT, age_days=91)
+    old = _orchestration(status=Status.CANCELLED, finished_days_ago=100)
+    purge_trail()
+    purge_events()
+    notifications_task()
+    assert not SyncRun.objects.exists() and not Notification.objects.exists()
+    assert not Event.objects.filter(orchestration=old).exists()
