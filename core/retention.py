@@ -65,7 +65,7 @@ def purge_in_batches(
         with transaction.atomic():
             ids = list(
                 candidates()
-                .order_by("pk")
+                .order_by()  # any batch will do: let the planner walk the age index
                 .select_for_update(skip_locked=True, of=("self",))
                 .values_list("pk", flat=True)[:size]
             )

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 
 from core.retention import cutoff, purge_in_batches
 from sync.models import ACTIVE_RUN_STATUSES, RunStatus, SyncLog, SyncRun, SyncRunDaily
@@ -41,9 +40,8 @@ def sync_runs_purge(*, dry_run: bool = False, now: datetime | None = None, days:
     before = cutoff(settings.SYNC_RUN_RETENTION_DAYS if days is None else days, now)
 
     def candidates() -> QuerySet[SyncRun]:
-        # A run cancelled before it started has no finished_at: its creation dates it.
-        aged = Q(finished_at__lt=before) | Q(finished_at__isnull=True, created_at__lt=before)
-        return SyncRun.objects.filter(aged, status__in=TERMINAL_STATUSES)
+        # Every terminal transition sets finished_at (skipped ticks included): its index finds them.
+        return SyncRun.objects.filter(finished_at__lt=before, status__in=TERMINAL_STATUSES)
 
     return purge_in_batches(candidates, _fold_and_delete, dry_run=dry_run)
 
@@ -59,36 +57,27 @@ def _fold_and_delete(ids: list[int]) -> None:
         totals[2] += row["request_total"]
         totals[3] += row["jira_ms"]
     _add_to_daily(groups)
-    SyncRun.objects.filter(id__in=ids).delete()
+    # Only ids: the delete cascades to logs and unhooks telemetry rows without loading whole runs.
+    SyncRun.objects.filter(id__in=ids).only("id").delete()
 
 
 def _add_to_daily(groups: dict[GroupKey, list[int]]) -> None:
-    """Add the totals to their aggregate rows, creating missing ones. Another purge may create the same
-    row meanwhile (the insert then fails): the savepoint rolls back and the next attempt updates it."""
-    fields = ("runs", "duration_ms", "request_total", "jira_ms")
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                existing: dict[GroupKey, Any] = {
-                    (row.project_id, row.day, row.status, row.error_code): row
-                    for row in SyncRunDaily.objects.select_for_update().filter(
-                        project_id__in={key[0] for key in groups}, day__in={key[1] for key in groups}
-                    )
-                }
-                changed, created = [], []
-                for key, totals in groups.items():
-                    row = existing.get(key)
-                    if row is None:
-                        project_id, day, status, code = key
-                        row = SyncRunDaily(project_id=project_id, day=day, status=status, error_code=code)
-                        created.append(row)
-                    else:
-                        changed.append(row)
-                    for name, value in zip(fields, totals, strict=True):
-                        setattr(row, name, getattr(row, name) + value)
-                SyncRunDaily.objects.bulk_update(changed, fields)
-                SyncRunDaily.objects.bulk_create(created)
-            return
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not add purged runs to their daily aggregate")
+    """Add the totals to their aggregate rows in one upsert (PostgreSQL and SQLite share the syntax):
+    atomic per row, so two purges adding to the same day never lose a count, and one statement per batch
+    whatever the number of groups."""
+    if not groups:
+        return
+    rows = [(*key, *totals) for key, totals in groups.items()]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    table = SyncRunDaily._meta.db_table
+    columns = "project_id, day, status, error_code, runs, duration_ms, request_total, jira_ms"
+    # Only the model's own table and column names are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns})"  # noqa: S608
+        f" VALUES {values} ON CONFLICT (project_id, day, status, error_code) DO UPDATE SET"
+        f" runs = {table}.runs + excluded.runs, duration_ms = {table}.duration_ms + excluded.duration_ms,"
+        f" request_total = {table}.request_total + excluded.request_total,"
+        f" jira_ms = {table}.jira_ms + excluded.jira_ms"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
