@@ -67,7 +67,7 @@ def _add_to_daily(groups: dict[GroupKey, list[int]]) -> None:
     whatever the number of groups."""
     if not groups:
         return
-    rows = [(*key, *totals) for key, totals in groups.items()]
+    rows: list[tuple[int | date | str, ...]] = [(*key, *totals) for key, totals in groups.items()]
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     table = SyncRunDaily._meta.db_table
     columns = "project_id, day, status, error_code, runs, duration_ms, request_total, jira_ms"
