@@ -2,3 +2,4 @@
 
 DELIVER = "notifications.deliver"
 REQUEUE_DUE = "notifications.requeue_due"
+PURGE = "notifications.purge"

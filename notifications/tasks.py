@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications import delivery, task_names
+from notifications import delivery, retention, task_names
 
 
 @shared_task(
@@ -19,3 +19,8 @@ def deliver(notification_id: int) -> None:
 @shared_task(name=task_names.REQUEUE_DUE, soft_time_limit=30, time_limit=60)
 def requeue_due() -> None:
     delivery.requeue_due()
+
+
+@shared_task(name=task_names.PURGE, soft_time_limit=1800, time_limit=1900)
+def purge() -> None:
+    retention.notifications_purge()

@@ -2,3 +2,4 @@
 
 ADVANCE = "orchestration.advance"
 REAP = "orchestration.reap"
+PURGE_EVENTS = "orchestration.purge_events"

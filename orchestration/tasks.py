@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from orchestration import task_names
-from orchestration.services import engine
+from orchestration.services import engine, retention
 
 # The hard limit backs up phase timeouts for in-process agents that never heartbeat.
 _HARD_LIMIT = int(
@@ -26,3 +26,8 @@ def advance(self: Task, orchestration_id: int, step: int) -> None:
 @shared_task(name=task_names.REAP, soft_time_limit=30, time_limit=60)
 def reap() -> None:
     engine.reap()
+
+
+@shared_task(name=task_names.PURGE_EVENTS, soft_time_limit=1800, time_limit=1900)
+def purge_events() -> None:
+    retention.orchestration_events_purge()

@@ -18,6 +18,16 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_operators_group, sender=self)
         _watch_synced_data(self)
+        _register_purges()
+
+
+def _register_purges() -> None:
+    from core.retention import Purge, register
+    from sync.services import retention, webhooks
+
+    register(Purge("sync runs", "SYNC_RUN_RETENTION_DAYS", retention.sync_runs_purge))
+    register(Purge("sync logs", "SYNC_LOG_RETENTION_DAYS", retention.sync_logs_purge))
+    register(Purge("webhook events", "WEBHOOK_EVENT_RETENTION_DAYS", webhooks.webhook_events_purge))
 
 
 def _watch_synced_data(app: AppConfig) -> None:

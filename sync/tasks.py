@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from sync import task_names
-from sync.services import engine, runs, schedules, webhooks
+from sync.services import engine, retention, runs, schedules, webhooks
 
 
 @shared_task(
@@ -54,3 +54,10 @@ def refresh_from_webhook(pending_id: int) -> None:
 @shared_task(name=task_names.PURGE_WEBHOOK_EVENTS, soft_time_limit=120, time_limit=180)
 def purge_webhook_events() -> None:
     webhooks.webhook_events_purge()
+
+
+@shared_task(name=task_names.PURGE_TRAIL, soft_time_limit=1800, time_limit=1900)
+def purge_trail() -> None:
+    """Daily: runs past their window (into the aggregate), then logs past theirs."""
+    retention.sync_runs_purge()
+    retention.sync_logs_purge()

@@ -59,7 +59,8 @@ class SlowRun(models.Model):
     """A successful run that took far longer than the project's recent median (the SLOW_SYNC signal)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="slow_runs")
-    run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="slow")
+    # Outlives its run (sync's retention purges runs): the slow-run counter of /metrics must never drop.
+    run = models.OneToOneField(SyncRun, null=True, on_delete=models.SET_NULL, related_name="slow")
     duration_ms = models.PositiveIntegerField()
     median_ms = models.PositiveIntegerField(help_text="p50 of the comparable runs before it.")
     jira_ms_per_request = models.PositiveIntegerField(

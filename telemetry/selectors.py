@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 
-from sync.models import Project, RunStatus, SyncLog, SyncRun
+from sync.models import Project, RunStatus, SyncLog, SyncRun, SyncRunDaily
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 
 TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -140,6 +140,13 @@ def project_figures() -> list[ProjectFigures]:
     by_code = failed.values_list("project_id", "error_code").annotate(n=Count("id")).order_by()
     for project_id, code, n in by_code:
         figures[project_id].failures[code or "UNKNOWN"] = n
+    # Runs past their retention live on as daily aggregates: the totals keep counting them.
+    purged = SyncRunDaily.objects.values_list("project_id", "status", "error_code").annotate(n=Sum("runs"))
+    for project_id, status, code, n in purged.order_by():
+        item = figures[project_id]
+        item.runs[status] = item.runs.get(status, 0) + n
+        if status == RunStatus.FAILED:
+            item.failures[code or "UNKNOWN"] = item.failures.get(code or "UNKNOWN", 0) + n
     for project_id, n in SlowRun.objects.values_list("project_id").annotate(n=Count("id")).order_by():
         figures[project_id].slow_runs = n
     for project_id, level in BackoffState.objects.values_list("project_id", "level"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jiraplus.settings.data import RETENTION_INTERVAL
 from jiraplus.settings.notifications import NOTIFY_SWEEP_INTERVAL
 from jiraplus.settings.orchestration import ORCHESTRATION_REAPER_INTERVAL
 from jiraplus.settings.sync import SYNC_REAPER_INTERVAL
@@ -41,5 +42,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": notifications_task_names.REQUEUE_DUE,
         "schedule": NOTIFY_SWEEP_INTERVAL,
         "options": {"queue": "notifications", "expires": NOTIFY_SWEEP_INTERVAL},
+    },
+    # Retention: each app purges its own trail once a day, in small batches.
+    "sync-purge-trail": {
+        "task": sync_task_names.PURGE_TRAIL,
+        "schedule": RETENTION_INTERVAL,
+        "options": {"queue": "sync", "expires": RETENTION_INTERVAL},
+    },
+    "orchestration-purge-events": {
+        "task": orchestration_task_names.PURGE_EVENTS,
+        "schedule": RETENTION_INTERVAL,
+        "options": {"queue": "orchestration", "expires": RETENTION_INTERVAL},
+    },
+    "notifications-purge": {
+        "task": notifications_task_names.PURGE,
+        "schedule": RETENTION_INTERVAL,
+        "options": {"queue": "notifications", "expires": RETENTION_INTERVAL},
     },
 }

@@ -8,7 +8,7 @@ import hashlib
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from jiraplus.env import env_list, env_str
+from jiraplus.env import env_float, env_int, env_list, env_str
 from jiraplus.settings.base import DEBUG, SECRET_KEY, VAR_DIR
 
 # --- Database -------------------------------------------------------------------------------------
@@ -58,3 +58,7 @@ if not JIRAPLUS_SECRET_KEYS:
     JIRAPLUS_SECRET_KEYS = [
         base64.urlsafe_b64encode(hashlib.sha256(f"jiraplus:{SECRET_KEY}".encode()).digest()).decode()
     ]
+
+# --- Retention (each app's windows are with its settings) ------------------------------------------
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)  # ids per DELETE, each its own transaction
+RETENTION_INTERVAL = env_float("RETENTION_INTERVAL", 86400.0)  # seconds between purges (beat)

@@ -30,3 +30,5 @@ NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
 NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
 # Seconds between beat passes that re-publish messages whose task went missing.
 NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
+# Days a sent or failed notification is kept; queued and retrying ones stay until they finish.
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)

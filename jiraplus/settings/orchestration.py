@@ -49,3 +49,6 @@ ORCHESTRATION_TRANSIENT_EXIT_CODES = [int(c) for c in env_list("ORCHESTRATION_TR
 ORCHESTRATION_JIRA_COMMENT = env_bool("ORCHESTRATION_JIRA_COMMENT", default=False)
 ORCHESTRATION_JIRA_TRANSITION = env_str("ORCHESTRATION_JIRA_TRANSITION")  # e.g. "In Review"; empty: none
 ORCHESTRATION_LINK_BASE = env_str("ORCHESTRATION_LINK_BASE") or "http://localhost:8000"
+
+# Days the events of a finished orchestration are kept (its row stays; its history goes with them).
+ORCHESTRATION_EVENT_RETENTION_DAYS = env_int("ORCHESTRATION_EVENT_RETENTION_DAYS", 90)

@@ -34,6 +34,11 @@ WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events 
 WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
 
+# Retention of the trail, in days. Runs older than the window leave a daily per-project aggregate
+# (SyncRunDaily) behind, so telemetry's totals still count them; a run in flight is never purged.
+SYNC_LOG_RETENTION_DAYS = env_int("SYNC_LOG_RETENTION_DAYS", 30)
+SYNC_RUN_RETENTION_DAYS = env_int("SYNC_RUN_RETENTION_DAYS", 90)
+
 # Seconds between reaper passes over stalled runs (beat).
 SYNC_REAPER_INTERVAL = env_float("SYNC_REAPER_INTERVAL", 30.0)
 

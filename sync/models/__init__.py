@@ -25,6 +25,7 @@ from sync.models.trail import (
     SyncJob,
     SyncLog,
     SyncRun,
+    SyncRunDaily,
     SyncState,
 )
 from sync.models.webhooks import PendingRefresh, WebhookEvent
@@ -49,6 +50,7 @@ __all__ = [
     "SyncJob",
     "SyncLog",
     "SyncRun",
+    "SyncRunDaily",
     "SyncState",
     "WebhookEvent",
     "Worklog",

@@ -138,7 +138,11 @@ class SyncRun(models.Model):
                 name="one_run_per_scheduled_tick",
             ),
         ]
-        indexes = [models.Index(fields=["project", "-created_at"], name="syncrun_project_recent")]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="syncrun_project_recent"),
+            # The retention purge's scan: finished runs by age.
+            models.Index(fields=["finished_at"], name="syncrun_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.project}"
@@ -164,3 +168,28 @@ class SyncLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} {self.message[:60]}"
+
+
+class SyncRunDaily(models.Model):
+    """What purged runs leave behind: per project, day (of finishing, UTC), status and error code, how many
+    runs there were and what they cost. Telemetry adds these to the live runs, so its totals survive the
+    run retention; only purged runs are counted here, never a run still in SyncRun."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="run_days")
+    day = models.DateField()
+    status = models.CharField(max_length=16, choices=RunStatus.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0)
+    request_total = models.PositiveBigIntegerField(default=0)
+    jira_ms = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "day", "status", "error_code"], name="syncrundaily_unique_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.day} {self.status} x{self.runs}"

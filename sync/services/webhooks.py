@@ -20,7 +20,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import retention
 from core.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from core.publish import publish_after_commit
 from sync import task_names
@@ -143,11 +144,17 @@ def webhook_receive(*, site_id: int, body: bytes, signature: str, identifier: st
     return Receipt("accepted", event)
 
 
-def webhook_events_purge(*, older_than_days: int | None = None) -> int:
+def webhook_events_purge(
+    *, older_than_days: int | None = None, dry_run: bool = False, now: datetime | None = None
+) -> int:
     """Forget deliveries past the retention: Jira retries an event for hours, not days."""
     days = settings.WEBHOOK_EVENT_RETENTION_DAYS if older_than_days is None else older_than_days
-    deleted, _ = WebhookEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days)).delete()
-    return deleted
+    before = retention.cutoff(days, now)
+    return retention.purge_in_batches(
+        lambda: WebhookEvent.objects.filter(received_at__lt=before),
+        lambda ids: WebhookEvent.objects.filter(id__in=ids).delete(),
+        dry_run=dry_run,
+    )
 
 
 def _target(event: str, payload: dict[str, Any]) -> tuple[str, int] | None:
