@@ -1,16 +1,17 @@
 """Root GraphQL schema: each app contributes its own ``Query`` and ``Mutation``.
 
-They come from sync.graphql and orchestration.schema.
+They come from sync.graphql, orchestration.schema and ops.graphql (ops is wired here only: no app imports it).
 """
 
 import graphene
 
 import sync.graphql
+from ops.graphql import Query as OpsQuery
 from orchestration.schema import Mutation as OrchestrationMutation
 from orchestration.schema import Query as OrchestrationQuery
 
 
-class Query(sync.graphql.Query, OrchestrationQuery, graphene.ObjectType):
+class Query(sync.graphql.Query, OrchestrationQuery, OpsQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod

@@ -1,5 +1,6 @@
 """System status: is every part the service needs up and doing its job? One list of named checks, read by
-/readyz (names and ok/fail only, as it is public) and by `manage.py doctor` (with the details).
+/readyz (names and ok/fail only, as it is public), by `manage.py doctor` (with the details), and by the
+GraphQL `systemStatus` query and the admin index's status panel (details for staff only).
 
 Checks: the database, the cache (Redis in production), the broker, a live consumer for each queue, beat's
 last tick, telemetry's last pass and the notification backlog.
@@ -7,6 +8,8 @@ last tick, telemetry's last pass and the notification backlog.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +47,22 @@ def system_status(*, now: datetime | None = None) -> list[Check]:
     checks.append(_guard("telemetry", lambda: _telemetry(now)))
     checks.append(_guard("notifications", lambda: _notifications(now)))
     return checks
+
+
+_recent: dict[str, tuple[float, list[Check]]] = {}
+_recent_lock = threading.Lock()
+
+
+def system_status_recent() -> list[Check]:
+    """``system_status()``, shared by every reader within ``OPS_READYZ_CACHE_SECONDS``.
+
+    Asking the workers takes about a second: probes, admin page loads and GraphQL polls must not multiply
+    that work."""
+    with _recent_lock:
+        last = _recent.get("status")
+        if last is None or time.monotonic() - last[0] > settings.OPS_READYZ_CACHE_SECONDS:
+            last = _recent["status"] = (time.monotonic(), system_status())
+        return last[1]
 
 
 def _guard(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:

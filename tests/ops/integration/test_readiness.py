@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from ops import views
+from ops import status as ops_status
 from sync.models import Issue, JiraSite, Project
 from tests.fixtures.processes import Processes
 from tests.fixtures.sync import register
@@ -23,13 +23,13 @@ QUEUE_CHECKS = {"queue:sync", "queue:orchestration", "queue:notifications", "que
 
 @pytest.fixture(autouse=True)
 def fresh_status() -> Iterator[None]:
-    views._memo.clear()  # every request of a test computes the status anew
+    ops_status._recent.clear()  # every request of a test computes the status anew
     yield
-    views._memo.clear()
+    ops_status._recent.clear()
 
 
 def readyz() -> tuple[int, dict[str, Any]]:
-    views._memo.clear()
+    ops_status._recent.clear()
     response = Client().get("/readyz")
     return response.status_code, response.json()
 
