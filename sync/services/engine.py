@@ -117,8 +117,9 @@ def execute_step(run_id: int, seq: int) -> None:
             run,
             step=step,
             cursor=cursor,
-            requests=run.request_total - requests_before,
-            jira_ms=run.jira_ms - jira_ms_before,
+            # Flushed onto the run at the step's commit, plus any a step that did not commit left counted.
+            requests=run.request_total - requests_before + client.counter.total,
+            jira_ms=run.jira_ms - jira_ms_before + client.counter.elapsed_ms,
             wall_ms=int((time.monotonic() - started) * 1000),
         )
     finally:
