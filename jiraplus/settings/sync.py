@@ -40,7 +40,9 @@ WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # ded
 # Jira requests, time in Jira and wall time; INFO (the default) writes the run summaries and problems.
 SYNC_LOG_LEVEL = (env_str("SYNC_LOG_LEVEL") or "INFO").upper()
 if SYNC_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-    raise ImproperlyConfigured(f"SYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {SYNC_LOG_LEVEL!r}")
+    raise ImproperlyConfigured(
+        f"SYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {SYNC_LOG_LEVEL!r}"
+    )
 
 # Retention of the trail, in days. Runs older than the window leave a daily per-project aggregate
 # (SyncRunDaily) behind, so telemetry's totals still count them; a run in flight is never purged.
