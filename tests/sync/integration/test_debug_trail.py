@@ -83,6 +83,19 @@ def test_debug_level_writes_a_line_per_step_and_the_filter_returns_only_them(
         ("DEBUG", line.message) for line in reversed(debug)
     ]
     assert {log["level"] for log in _graphql_logs(client, alpha.jira_id, "INFO")} == {"INFO"}
+    unknown = client.post(
+        "/graphql",
+        json.dumps(
+            {
+                "query": 'query($p: ID!) { syncLogs(projectId: $p, level: "LOUD") { level } }',
+                "variables": {"p": str(alpha.jira_id)},
+            }
+        ),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+    ).json()
+    assert unknown["errors"][0]["extensions"]["code"] == "INVALID_INPUT", unknown
+    assert unknown["errors"][0]["extensions"]["field"] == "level"
     rest = client.get(f"/api/projects/{alpha.key}/logs/?level=DEBUG&limit=100")
     assert rest.status_code == 200, rest.content
     assert [log["message"] for log in rest.json()] == [line.message for line in reversed(debug)]
