@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from jiraplus.env import env_bool, env_float, env_int, env_str
 from jiraplus.settings.data import REDIS_URL
 
@@ -33,6 +35,14 @@ SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", 1.0)  # events within this share a read
 WEBHOOK_REFRESH_MAX_ATTEMPTS = env_int("WEBHOOK_REFRESH_MAX_ATTEMPTS", 3)
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 7)  # deduplication memory
+
+# Lowest SyncLog level written (DEBUG, INFO, WARNING, ERROR). DEBUG adds a line per step: its cursor,
+# Jira requests, time in Jira and wall time; INFO (the default) writes the run summaries and problems.
+SYNC_LOG_LEVEL = (env_str("SYNC_LOG_LEVEL") or "INFO").upper()
+if SYNC_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    raise ImproperlyConfigured(
+        f"SYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {SYNC_LOG_LEVEL!r}"
+    )
 
 # Retention of the trail, in days. Runs older than the window leave a daily per-project aggregate
 # (SyncRunDaily) behind, so telemetry's totals still count them; a run in flight is never purged.

@@ -143,6 +143,10 @@ class LimitInput(serializers.Serializer[dict[str, Any]]):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=selectors.MAX_TRAIL_LIMIT)
 
 
+class LogsInput(LimitInput):
+    level = serializers.ChoiceField(required=False, choices=models.SyncLog.Level.choices)
+
+
 def _account_ids(**kwargs: Any) -> serializers.ListField:
     # Blank ids reach the service, which names the field in its error (one validation for all interfaces).
     return serializers.ListField(

@@ -144,6 +144,9 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
 
 
 _LIMIT = OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_TRAIL_LIMIT}, default 20")
+_LEVEL = OpenApiParameter(
+    "level", str, enum=models.SyncLog.Level.values, description="Only lines of exactly this level"
+)
 
 
 class ProjectViewSet(ProjectControlsMixin):
@@ -207,10 +210,16 @@ class ProjectViewSet(ProjectControlsMixin):
         runs = selectors.sync_runs(project=self.get_object(), limit=_limit(request))
         return Response(s.SyncRunSerializer(runs, many=True).data)
 
-    @extend_schema(parameters=[_LIMIT])
+    @extend_schema(parameters=[_LIMIT, _LEVEL])
     @action(detail=True, serializer_class=s.SyncLogSerializer)
     def logs(self, request: Request, key: str) -> Response:
-        logs = selectors.sync_logs(project=self.get_object(), limit=_limit(request))
+        query = s.LogsInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        logs = selectors.sync_logs(
+            project=self.get_object(),
+            limit=query.validated_data.get("limit"),
+            level=query.validated_data.get("level"),
+        )
         return Response(s.SyncLogSerializer(logs, many=True).data)
 
 

@@ -85,7 +85,11 @@ class Query(graphene.ObjectType):
         graphene.NonNull(SyncState), required=True, project_id=graphene.ID(required=True)
     )
     sync_logs = graphene.List(
-        graphene.NonNull(SyncLog), required=True, project_id=graphene.ID(required=True), limit=graphene.Int()
+        graphene.NonNull(SyncLog),
+        required=True,
+        project_id=graphene.ID(required=True),
+        limit=graphene.Int(),
+        level=graphene.String(description="Only lines of exactly this level: DEBUG, INFO, WARNING or ERROR."),
     )
     sync_runs = graphene.List(
         graphene.NonNull(SyncRun), required=True, project_id=graphene.ID(required=True), limit=graphene.Int()
@@ -167,9 +171,13 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_sync_logs(
-        root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
+        root: None,
+        info: graphene.ResolveInfo,
+        project_id: str,
+        limit: int | None = None,
+        level: str | None = None,
     ) -> Any:
-        return selectors.sync_logs(project=project_arg(project_id, "projectId"), limit=limit)
+        return selectors.sync_logs(project=project_arg(project_id, "projectId"), limit=limit, level=level)
 
     @staticmethod
     def resolve_sync_runs(

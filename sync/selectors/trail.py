@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from core.errors import InvalidInput
 from sync.models import ACTIVE_RUN_STATUSES, Project, SyncJob, SyncLog, SyncRun, SyncState
 
 MAX_TRAIL_LIMIT = 100
@@ -70,5 +71,14 @@ def sync_runs(*, project: Project, limit: int | None = None) -> QuerySet[SyncRun
     return SyncRun.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
 
 
-def sync_logs(*, project: Project, limit: int | None = None) -> QuerySet[SyncLog]:
-    return SyncLog.objects.filter(project=project).order_by("-created_at", "-id")[: _trail_limit(limit)]
+def sync_logs(*, project: Project, limit: int | None = None, level: str | None = None) -> QuerySet[SyncLog]:
+    """The project's newest log lines; ``level`` keeps only lines of exactly that level (so the DEBUG
+    trail can be read apart from the INFO summaries it sits between)."""
+    logs = SyncLog.objects.filter(project=project)
+    if level:
+        if level not in SyncLog.Level.values:
+            raise InvalidInput(
+                f"Unknown log level '{level}'; one of {', '.join(SyncLog.Level.values)}", field="level"
+            )
+        logs = logs.filter(level=level)
+    return logs.order_by("-created_at", "-id")[: _trail_limit(limit)]

@@ -11,6 +11,7 @@ steps live in ``sync.services.steps``. Their names are re-exported here for the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -88,8 +89,11 @@ def execute_step(run_id: int, seq: int) -> None:
         return
     client = site_client(site=run.project.site)
     ctx = StepContext(run=run, token=token, client=client)
+    # For the DEBUG trail: where the step starts and what the run had spent before it.
+    step, cursor, started = run.step, dict(run.cursor), time.monotonic()
+    requests_before, jira_ms_before = run.request_total, run.jira_ms
     try:
-        STEPS[run.step](ctx)
+        STEPS[step](ctx)
     except runs.LeaseLost:
         logger.warning("sync run %s lost its lease during step %s; the other delivery continues", run_id, seq)
     except JiraError as error:
@@ -107,6 +111,17 @@ def execute_step(run_id: int, seq: int) -> None:
         ctx.discard_uncommitted()
         ctx.flush_counters()
         runs.fail(run, token, code=runs.INTERNAL_ERROR, message=f"Internal error: {error!r}", details={})
+    else:
+        # After the step's commit, outside the handlers: a trail line must never turn into a retry.
+        runs.log_step(
+            run,
+            step=step,
+            cursor=cursor,
+            # Flushed onto the run at the step's commit, plus any a step that did not commit left counted.
+            requests=run.request_total - requests_before + client.counter.total,
+            jira_ms=run.jira_ms - jira_ms_before + client.counter.elapsed_ms,
+            wall_ms=int((time.monotonic() - started) * 1000),
+        )
     finally:
         client.close()
 

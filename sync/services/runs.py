@@ -182,8 +182,38 @@ def release(run: SyncRun, token: str, **changes: Any) -> None:
     leases.release(SyncRun.objects.filter(id=run.id), token, **changes)
 
 
+# Lowest first: a line is written when its level is at or above SYNC_LOG_LEVEL.
+LOG_LEVELS = [SyncLog.Level.DEBUG, SyncLog.Level.INFO, SyncLog.Level.WARNING, SyncLog.Level.ERROR]
+
+
+def log_enabled(level: str) -> bool:
+    return LOG_LEVELS.index(SyncLog.Level(level)) >= LOG_LEVELS.index(SyncLog.Level(settings.SYNC_LOG_LEVEL))
+
+
 def log(run: SyncRun, level: str, message: str, /, **details: Any) -> None:
-    SyncLog.objects.create(project_id=run.project_id, run=run, level=level, message=message, details=details)
+    if log_enabled(level):
+        SyncLog.objects.create(
+            project_id=run.project_id, run=run, level=level, message=message, details=details
+        )
+
+
+def log_step(
+    run: SyncRun, *, step: str, cursor: dict[str, Any], requests: int, jira_ms: int, wall_ms: int
+) -> None:
+    """The DEBUG trail of one step (written only when SYNC_LOG_LEVEL is DEBUG): where it started from
+    and what it cost, so a slow or chatty step can be found without a profiler."""
+    if not log_enabled(SyncLog.Level.DEBUG):
+        return
+    log(
+        run,
+        SyncLog.Level.DEBUG,
+        f"step {step}: {requests} Jira requests, {jira_ms} ms in Jira, {wall_ms} ms wall",
+        step=step,
+        cursor=cursor,
+        requests=requests,
+        jira_ms=jira_ms,
+        wall_ms=wall_ms,
+    )
 
 
 def _duration_ms(run: SyncRun, now: datetime) -> int:

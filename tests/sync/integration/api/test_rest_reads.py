@@ -151,6 +151,7 @@ def test_projects_jobs_states_runs_logs_sprints_users(world, reader):
         ("/api/projects/ALPHA/issues/?sprint=abc", 400, "INVALID_INPUT", "sprint"),
         ("/api/projects/ALPHA/issues/?cursor=bogus", 400, "INVALID_INPUT", "cursor"),
         ("/api/projects/ALPHA/runs/?limit=1000", 400, "INVALID_INPUT", "limit"),
+        ("/api/projects/ALPHA/logs/?level=LOUD", 400, "INVALID_INPUT", "level"),
         ("/api/issues/ALPHA-99999/", 404, "NOT_FOUND", "key"),
     ],
 )
