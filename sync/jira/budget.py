@@ -16,11 +16,14 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
 
 logger = logging.getLogger("sync.jira.budget")
 
@@ -38,7 +41,7 @@ class RequestBudget(Protocol):
         ...
 
 
-class NullBudget:
+class NullBudget(RequestBudget):
     """No shared limit (tests, one-off scripts); the client still honours Retry-After on its own."""
 
     def acquire(self, site_key: str) -> float:
@@ -48,7 +51,7 @@ class NullBudget:
         return None
 
 
-class _PollingBucket:
+class _PollingBucket(RequestBudget):
     """Shared acquire loop: take a token atomically, or sleep as long as the store says."""
 
     def __init__(self, rate: float, burst: int) -> None:
@@ -186,26 +189,42 @@ class FileTokenBucket(_PollingBucket):
         self._update(site_key, max(0.0, seconds))
 
 
-_cache: dict[tuple[Any, ...], RequestBudget] = {}
+_stores: dict[tuple[Any, ...], Any] = {}
+
+
+def configured_store(
+    params: tuple[Any, ...],
+    *,
+    redis: Callable[[str], T],
+    file: Callable[[Path], T],
+    none: Callable[[], T],
+) -> T:
+    """One object per process (per ``params``) on the store JIRA_BUDGET_BACKEND names ("redis" | "file" |
+    "none"): built with ``redis(url)``, ``file(directory)`` or ``none()``. The rate budget and the
+    concurrency slots both live there."""
+    backend = (settings.JIRA_BUDGET_BACKEND or "none").lower()
+    key = (backend, settings.REDIS_URL, str(settings.VAR_DIR), *params)
+    if key not in _stores:
+        if backend == "redis":
+            if not settings.REDIS_URL:
+                raise ImproperlyConfigured("JIRA_BUDGET_BACKEND=redis needs REDIS_URL")
+            _stores[key] = redis(settings.REDIS_URL)
+        elif backend == "file":
+            _stores[key] = file(Path(settings.VAR_DIR) / "budget")
+        elif backend == "none":
+            _stores[key] = none()
+        else:
+            raise ImproperlyConfigured(f"JIRA_BUDGET_BACKEND={backend!r}: use redis, file or none")
+    store: T = _stores[key]
+    return store
 
 
 def budget_from_settings() -> RequestBudget:
-    """The budget configured by JIRA_BUDGET_BACKEND ("redis" | "file" | "none"), one per process."""
-    backend = (settings.JIRA_BUDGET_BACKEND or "none").lower()
+    """The rate budget on the configured store, one per process."""
     rate, burst = float(settings.JIRA_SITE_RATE), int(settings.JIRA_SITE_BURST)
-    key = (backend, settings.REDIS_URL, str(settings.VAR_DIR), rate, burst)
-    if key not in _cache:
-        _cache[key] = _build(backend, rate, burst)
-    return _cache[key]
-
-
-def _build(backend: str, rate: float, burst: int) -> RequestBudget:
-    if backend == "redis":
-        if not settings.REDIS_URL:
-            raise ImproperlyConfigured("JIRA_BUDGET_BACKEND=redis needs REDIS_URL")
-        return RedisTokenBucket(settings.REDIS_URL, rate, burst)
-    if backend == "file":
-        return FileTokenBucket(Path(settings.VAR_DIR) / "budget", rate, burst)
-    if backend == "none":
-        return NullBudget()
-    raise ImproperlyConfigured(f"JIRA_BUDGET_BACKEND={backend!r}: use redis, file or none")
+    return configured_store(
+        ("rate", rate, burst),
+        redis=lambda url: RedisTokenBucket(url, rate, burst),
+        file=lambda directory: FileTokenBucket(directory, rate, burst),
+        none=NullBudget,
+    )

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from sync.jira.budget import configured_store
 
 logger = logging.getLogger("sync.jira.budget")
 
@@ -43,7 +44,7 @@ class SiteSlots(Protocol):
         ...
 
 
-class NullSlots:
+class NullSlots(SiteSlots):
     """No shared limit (tests, one-off scripts)."""
 
     def acquire(self, site_key: str) -> tuple[str, float]:
@@ -53,7 +54,7 @@ class NullSlots:
         return None
 
 
-class _PollingSlots:
+class _PollingSlots(SiteSlots):
     def __init__(self, limit: int, lease_seconds: float) -> None:
         if limit < 1 or lease_seconds <= 0:
             raise ValueError(f"Need limit >= 1 and lease > 0, got limit={limit} lease={lease_seconds}")
@@ -152,7 +153,7 @@ class FileSlots(_PollingSlots):
         self._update(site_key, None, token)
 
 
-_cache: dict[tuple[Any, ...], SiteSlots] = {}
+_UNLIMITED = NullSlots()
 
 
 def lease_from_settings() -> float:
@@ -164,23 +165,12 @@ def lease_from_settings() -> float:
 
 def slots_from_settings() -> SiteSlots:
     """Slots on the same store as the rate budget (JIRA_BUDGET_BACKEND), one object per process."""
-    backend = (settings.JIRA_BUDGET_BACKEND or "none").lower()
     limit, lease = int(settings.JIRA_SITE_CONCURRENCY), lease_from_settings()
-    key = (backend, settings.REDIS_URL, str(settings.VAR_DIR), limit, lease)
-    if key not in _cache:
-        _cache[key] = _build(backend, limit, lease)
-    return _cache[key]
-
-
-def _build(backend: str, limit: int, lease: float) -> SiteSlots:
     if limit <= 0:
-        return NullSlots()  # JIRA_SITE_CONCURRENCY=0: no concurrency limit
-    if backend == "redis":
-        if not settings.REDIS_URL:
-            raise ImproperlyConfigured("JIRA_BUDGET_BACKEND=redis needs REDIS_URL")
-        return RedisSlots(settings.REDIS_URL, limit, lease)
-    if backend == "file":
-        return FileSlots(Path(settings.VAR_DIR) / "budget", limit, lease)
-    if backend == "none":
-        return NullSlots()
-    raise ImproperlyConfigured(f"JIRA_BUDGET_BACKEND={backend!r}: use redis, file or none")
+        return _UNLIMITED  # JIRA_SITE_CONCURRENCY=0: no concurrency limit
+    return configured_store(
+        ("slots", limit, lease),
+        redis=lambda url: RedisSlots(url, limit, lease),
+        file=lambda directory: FileSlots(directory, limit, lease),
+        none=lambda: _UNLIMITED,
+    )
