@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
-
-from sync.models import Project, SyncRun
-from sync.services import schedules
+from sync import selectors
+from sync.models import Project
 
 
 @dataclass(frozen=True)
@@ -32,22 +30,15 @@ class ProjectRow:
         return self.status == "PAUSED"
 
 
-def _last_run(column: str) -> Subquery:
-    # Overlap skips are bookkeeping, not a result: the overview shows the last run that did something.
-    runs = (
-        SyncRun.objects.filter(project=OuterRef("pk"))
-        .exclude(error_code=schedules.SKIPPED_OVERLAP)
-        .order_by("-created_at", "-id")
-    )
-    return Subquery(runs.values(column)[:1])
-
-
 def project_rows() -> list[ProjectRow]:
     """Every registered project (with its job), ordered by site and key."""
     projects = (
         Project.objects.filter(sync_job__isnull=False)
         .select_related("site", "sync_job", "backoff")
-        .annotate(last_status=_last_run("status"), last_error_code=_last_run("error_code"))
+        .annotate(
+            last_status=selectors.run_last_value(column="status", project_ref="pk"),
+            last_error_code=selectors.run_last_value(column="error_code", project_ref="pk"),
+        )
         .order_by("site__name", "key")
     )
     rows = []

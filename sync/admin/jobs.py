@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,20 +18,11 @@ from django.utils.safestring import SafeString
 
 from core.errors import ServiceError
 from core.interfaces.fields import serializer_fields
-from sync import fieldmaps
+from sync import fieldmaps, selectors
 from sync.admin.console import actor, cron_html, operate
 from sync.models import Project, SyncJob, SyncRun
 from sync.permissions import can_operate_sync
 from sync.services import controls, schedules
-
-
-def _last_runs(field: str) -> Subquery:
-    runs = (
-        SyncRun.objects.filter(project=OuterRef("project"))
-        .exclude(error_code=schedules.SKIPPED_OVERLAP)
-        .order_by("-created_at")
-    )
-    return Subquery(runs.values(field)[:1], output_field=JSONField() if field == "counts" else None)
 
 
 def _records(counts: dict[str, int] | None) -> int:
@@ -85,7 +76,10 @@ class SyncJobAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(last_status=_last_runs("status"), last_counts=_last_runs("counts"))
+            .annotate(
+                last_status=selectors.run_last_value(column="status", project_ref="project"),
+                last_counts=selectors.run_last_value(column="counts", project_ref="project"),
+            )
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

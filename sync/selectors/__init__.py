@@ -48,6 +48,7 @@ from sync.selectors.projects import (
 )
 from sync.selectors.trail import (
     MAX_TRAIL_LIMIT,
+    run_last_value,
     run_summary,
     runs_recent,
     sync_job_get,
@@ -85,6 +86,7 @@ __all__ = [
     "project_sprints",
     "project_users",
     "projects_list",
+    "run_last_value",
     "run_summary",
     "runs_recent",
     "site_by_ref",

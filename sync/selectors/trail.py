@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from core.errors import InvalidInput
 from sync.models import ACTIVE_RUN_STATUSES, Project, SyncJob, SyncLog, SyncRun, SyncState
+from sync.services.schedules import SKIPPED_OVERLAP
 
 MAX_TRAIL_LIMIT = 100
+
+
+def run_last_value(*, column: str, project_ref: str) -> Subquery:
+    """The latest run's ``column`` for the project ``OuterRef(project_ref)`` names, as a subquery to annotate
+    with. Overlap skips are bookkeeping, not a result: the last run that did something."""
+    runs = (
+        SyncRun.objects.filter(project=OuterRef(project_ref))
+        .exclude(error_code=SKIPPED_OVERLAP)
+        .order_by("-created_at", "-id")
+    )
+    return Subquery(runs.values(column)[:1], output_field=JSONField() if column == "counts" else None)
 
 
 def runs_recent(*, project: Project, limit: int = 20) -> QuerySet[SyncRun]:
