@@ -96,7 +96,7 @@ def main() -> int:
         started = time.monotonic()
         for n in range(args.messages):
             services.message_publish(
-                category="RATE_LIMITED",
+                category="RATE_LIMIT",
                 subject=f"message {n}",
                 text=f"bench-{n}",
                 facts={"Project": "BENCH", "n": str(n)},

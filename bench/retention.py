@@ -58,7 +58,8 @@ def main() -> int:
                 error_code, error_message, created_at, started_at, finished_at, duration_ms, nominal_time)
             SELECT p.id, 'schedule', false, '[]', CASE WHEN n %% 20 = 0 THEN 'FAILED' ELSE 'SUCCEEDED' END,
                 'done', 5, '{}', '{"issues_upserted": 12}', '{}', 12, 800, 12, 0, 1, '',
-                CASE WHEN n %% 20 = 0 THEN 'NETWORK' ELSE '' END, '', t, t, t + interval '2 seconds', 2000, t
+                CASE WHEN n %% 20 = 0 THEN 'NETWORK_GLITCH' ELSE '' END, '',
+                t, t, t + interval '2 seconds', 2000, t
             FROM generate_series(1, %s) AS n
             CROSS JOIN LATERAL (SELECT %s - n * %s * interval '1 second' AS t) AS at
             CROSS JOIN sync_project AS p

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
 
+from core.codes import code_canonical
 from core.errors import ServiceError
 from core.interfaces.admin import ReadOnlyAdmin
 from notifications import services
@@ -71,6 +72,12 @@ class RouteAdmin(admin.ModelAdmin):
     list_editable = ["recipients", "enabled"]
     list_filter = ["channel", "enabled"]
     search_fields = ["category"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Route], search_term: str
+    ) -> tuple[QuerySet[Route], bool]:
+        # An old code name (RATE_LIMITED) finds the routes saved under its new one.
+        return super().get_search_results(request, queryset, code_canonical(search_term.strip()))
 
 
 class ChannelConfigForm(forms.ModelForm):

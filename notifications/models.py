@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from core.codes import code_canonical
 from core.crypto import EncryptedTextField
 from core.errors import InvalidInput
 from notifications.transports import CHANNEL_CHOICES, TRANSPORTS
@@ -83,8 +84,9 @@ class Route(models.Model):
 
     category = models.CharField(
         max_length=64,
-        help_text="e.g. TOKEN_EXPIRED, SUSPENDED_PAYMENT, RATE_LIMITED, SLOW_SYNC, RECOVERED, "
-        "ORCHESTRATION_FAILED; * is the catch-all: every category without an enabled route of its own.",
+        help_text="e.g. TOKEN_EXPIRED, SUSPENDED_PAYMENT, RATE_LIMIT, SLOW_SYNC, RECOVERED, "
+        "ORCHESTRATION_FAILED; * is the catch-all: every category without an enabled route of its own. "
+        "Old code names (RATE_LIMITED, NETWORK) are saved as their new ones.",
     )
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
     recipients = models.TextField(
@@ -109,6 +111,8 @@ class Route(models.Model):
         return [item.strip() for item in self.recipients.split(",") if item.strip()]
 
     def clean(self) -> None:
+        # Before the unique check: a route typed with an old code name is the route of its new name.
+        self.category = code_canonical(self.category.strip())
         transport = TRANSPORTS.get(self.channel)
         if transport is None:
             return  # the channel field reports its own error

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.codes import code_canonical
 from core.errors import InvalidInput, NotFound
 from notifications.models import ChannelConfig, Notification, Route
 from notifications.publish import enqueue
@@ -81,6 +82,7 @@ def message_send(
     key, subject = _check_message(
         idempotency_key=idempotency_key, subject=subject, category=category, link=link
     )
+    category = code_canonical(category)
     existing = Notification.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -125,7 +127,7 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "SUSPENDED_PAYMENT": ("email", "whatsapp"),
     "SITE_DEACTIVATED": ("email", "whatsapp"),
     "TOKEN_EXPIRED": ("email", "whatsapp"),
-    "RATE_LIMITED": ("slack",),
+    "RATE_LIMIT": ("slack",),
     "SLOW_SYNC": ("slack",),
     "RECOVERED": ("email", "slack"),
     "ORCHESTRATION_APPROVAL_NEEDED": ("email",),
@@ -174,6 +176,7 @@ def message_publish(
     ``{idempotency_key}:{route_id}``."""
     if not category.strip():
         raise InvalidInput("category is required", field="category")
+    category = code_canonical(category)  # an old code name is routed, and stored, as its new one
     _check_message(idempotency_key=idempotency_key, subject=subject, category=category, link=link)
     routes = routes_for(category)
     if not routes:
@@ -231,6 +234,7 @@ def message_publish(
 def routes_for(category: str) -> list[Route]:
     """The enabled routes of ``category``; when it has none, the enabled catch-all routes, so a failure
     nobody routed yet still reaches a person. Routes of the category itself always win."""
+    category = code_canonical(category)
     candidates = Route.objects.filter(category__in={category, CATCH_ALL}, enabled=True).order_by("id")
     by_category: dict[bool, list[Route]] = {True: [], False: []}
     for route in candidates:

@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from core.codes import code_canonical
+from sync.jira.error_codes import JiraErrorCode
 from sync.services.schedules import cron_next_fire
 
-RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMIT = str(JiraErrorCode.RATE_LIMIT)
 _INTERVAL_SAMPLES = 8
 
 
@@ -36,8 +38,12 @@ class Policy:
     default_threshold: int = 3
     thresholds: Mapping[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # An operator's old code name (RATE_LIMITED=5) sets the threshold of the code it was renamed to.
+        object.__setattr__(self, "thresholds", {code_canonical(c): n for c, n in self.thresholds.items()})
+
     def threshold(self, code: str) -> int:
-        return max(1, self.thresholds.get(code, self.default_threshold))
+        return max(1, self.thresholds.get(code_canonical(code), self.default_threshold))
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def advance(
             else f"{episode.category} failure (threshold 1)"
         )
     not_before = None
-    if outcome.code == RATE_LIMITED and outcome.retry_after is not None:
+    if outcome.code == RATE_LIMIT and outcome.retry_after is not None:
         not_before = outcome.finished_at + timedelta(seconds=outcome.retry_after)
         current = schedule.active_cron
         if (

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.codes import code_canonical
 from core.errors import InvalidInput
 from notifications import services as notifications
 from sync.jira.errors import ADVICE, JiraErrorCode
@@ -68,7 +69,7 @@ def policy_from_settings() -> ladder.Policy:
                 f"TELEMETRY_FAILURE_THRESHOLDS item {item!r} is not CODE=N with N >= 1, "
                 "e.g. SUSPENDED_PAYMENT=1,TOKEN_EXPIRED=1"
             )
-        thresholds[code.strip().upper()] = int(value)
+        thresholds[code.strip().upper()] = int(value)  # old code names: ladder.Policy reads them
     if settings.TELEMETRY_FAILURE_THRESHOLD < 1:
         raise ImproperlyConfigured("TELEMETRY_FAILURE_THRESHOLD must be at least 1")
     return ladder.Policy(
@@ -202,7 +203,8 @@ def _outcome(row: dict[str, Any], details: dict[str, Any]) -> ladder.Outcome:
         run_id=row["id"],
         succeeded=row["status"] == RunStatus.SUCCEEDED,
         finished_at=row["finished_at"] or row["created_at"],
-        code=row["error_code"] or str(details.get("code") or "UNKNOWN"),
+        # Canonical even for a run an older worker failed during the deploy that renamed the codes.
+        code=code_canonical(row["error_code"] or str(details.get("code") or "UNKNOWN")),
         retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
     )
 
@@ -386,6 +388,7 @@ def _advice(code: str, details: dict[str, Any]) -> str:
     logged = details.get("advice")
     if isinstance(logged, str) and logged:
         return logged
+    code = code_canonical(code)
     if code in JiraErrorCode.__members__:
         return ADVICE[JiraErrorCode(code)]
     return "See the project's failed runs in the admin for the error and its details."

@@ -34,7 +34,7 @@ def check_site_url(url: str, *, allow_private: bool) -> None:
             info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
         }
     except (socket.gaierror, UnicodeError) as exc:
-        raise make_error(JiraErrorCode.NETWORK, detail=f"cannot resolve {host}: {exc}") from None
+        raise make_error(JiraErrorCode.NETWORK_GLITCH, detail=f"cannot resolve {host}: {exc}") from None
     for address in sorted(addresses):
         ip = ipaddress.ip_address(str(address).split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:

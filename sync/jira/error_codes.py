@@ -1,12 +1,20 @@
 """The canonical Jira error codes and, for each, what it means and what a person can do about it.
 
 Kept apart from classification (``sync.jira.errors``): this is data to read and review at a glance,
-and importing it needs nothing but the standard library.
+and importing it needs nothing but the standard library and core.
+
+The names are the spec's (``RATE_LIMIT``, ``NETWORK_GLITCH``, ``SUSPENDED_PAYMENT``...). Codes renamed to
+match it keep their old names as aliases (``CODE_ALIASES``, in core because notifications reads it too):
+``JiraErrorCode("RATE_LIMITED")`` is ``JiraErrorCode.RATE_LIMIT``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from core.codes import CODE_ALIASES, code_canonical
+
+__all__ = ["ADVICE", "CODE_ALIASES", "DESCRIPTIONS", "RETRYABLE", "JiraErrorCode", "code_canonical"]
 
 
 class JiraErrorCode(StrEnum):
@@ -16,20 +24,26 @@ class JiraErrorCode(StrEnum):
     SUSPENDED_PAYMENT = "SUSPENDED_PAYMENT"
     SUSPENDED_INACTIVITY = "SUSPENDED_INACTIVITY"
     SITE_DEACTIVATED = "SITE_DEACTIVATED"
-    RATE_LIMITED = "RATE_LIMITED"
+    RATE_LIMIT = "RATE_LIMIT"
     NOT_FOUND = "NOT_FOUND"
     UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
     BAD_JQL = "BAD_JQL"
     BAD_REQUEST = "BAD_REQUEST"
     API_REMOVED = "API_REMOVED"
     SERVER_ERROR = "SERVER_ERROR"
-    NETWORK = "NETWORK"
+    NETWORK_GLITCH = "NETWORK_GLITCH"
     TIMEOUT = "TIMEOUT"
     MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
     SCHEMA_CHANGED = "SCHEMA_CHANGED"
     URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
     REDIRECTED = "REDIRECTED"
     RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+
+    @classmethod
+    def _missing_(cls, value: object) -> JiraErrorCode | None:
+        """An old name (a stored row, an operator's setting) reads as its canonical code."""
+        canonical = CODE_ALIASES.get(str(value))
+        return None if canonical is None else cls(canonical)
 
 
 C = JiraErrorCode
@@ -44,7 +58,7 @@ ADVICE: dict[JiraErrorCode, str] = {
     C.SUSPENDED_INACTIVITY: "Reactivate the site in admin.atlassian.com: it was suspended for inactivity",
     C.SITE_DEACTIVATED: "The Jira site is deactivated: check the site URL or reactivate it in "
     "admin.atlassian.com",
-    C.RATE_LIMITED: "Jira is throttling this site; the sync will retry after Retry-After. "
+    C.RATE_LIMIT: "Jira is throttling this site; the sync will retry after Retry-After. "
     "Lower JIRA_SITE_RATE if it persists",
     C.NOT_FOUND: "The Jira object no longer exists or the user cannot see it; check its permissions",
     C.UNKNOWN_PROJECT: "Check the project key: it does not exist or the Jira user cannot browse it",
@@ -53,7 +67,7 @@ ADVICE: dict[JiraErrorCode, str] = {
     C.API_REMOVED: "Jira removed this API: upgrade jiraplus to a version that uses its replacement",
     C.SERVER_ERROR: "Jira answered with a server error; the sync retries. Check "
     "status.atlassian.com if it persists",
-    C.NETWORK: "Could not reach Jira; check the site URL, DNS and the network. The sync retries",
+    C.NETWORK_GLITCH: "Could not reach Jira; check the site URL, DNS and the network. The sync retries",
     C.TIMEOUT: "Jira did not answer in time; the sync retries. Raise JIRA_READ_TIMEOUT if it persists",
     C.MALFORMED_RESPONSE: "Jira sent an incomplete or unreadable answer; the sync retries",
     C.SCHEMA_CHANGED: "Jira answered in an unexpected shape: upgrade jiraplus or report the SyncLog details",
@@ -66,7 +80,7 @@ ADVICE: dict[JiraErrorCode, str] = {
 }
 
 # Truncated or garbled bodies come from dropped connections and overloaded edges: worth another try.
-RETRYABLE = frozenset({C.RATE_LIMITED, C.SERVER_ERROR, C.NETWORK, C.TIMEOUT, C.MALFORMED_RESPONSE})
+RETRYABLE = frozenset({C.RATE_LIMIT, C.SERVER_ERROR, C.NETWORK_GLITCH, C.TIMEOUT, C.MALFORMED_RESPONSE})
 
 DESCRIPTIONS: dict[JiraErrorCode, str] = {
     C.AUTH_FAILED: "Jira rejected the credentials",
@@ -75,14 +89,14 @@ DESCRIPTIONS: dict[JiraErrorCode, str] = {
     C.SUSPENDED_PAYMENT: "The Jira site is suspended for non-payment",
     C.SUSPENDED_INACTIVITY: "The Jira site is suspended for inactivity",
     C.SITE_DEACTIVATED: "The Jira site is deactivated",
-    C.RATE_LIMITED: "Jira rate limit reached",
+    C.RATE_LIMIT: "Jira rate limit reached",
     C.NOT_FOUND: "Not found",
     C.UNKNOWN_PROJECT: "Unknown Jira project",
     C.BAD_JQL: "Jira rejected the JQL",
     C.BAD_REQUEST: "Jira rejected the request",
     C.API_REMOVED: "Jira removed this API",
     C.SERVER_ERROR: "Jira server error",
-    C.NETWORK: "Could not connect to Jira",
+    C.NETWORK_GLITCH: "Could not connect to Jira",
     C.TIMEOUT: "Jira did not answer in time",
     C.MALFORMED_RESPONSE: "Jira sent an incomplete or unreadable answer",
     C.SCHEMA_CHANGED: "Jira answered in an unexpected shape",

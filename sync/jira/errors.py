@@ -175,7 +175,7 @@ def classify_response(
         else:
             code = C.FORBIDDEN
     elif status == 429:
-        code = C.RATE_LIMITED
+        code = C.RATE_LIMIT
     elif status in (400, 404) and _mentions(messages, _UNKNOWN_PROJECT_HINTS):
         code = C.UNKNOWN_PROJECT
     elif status == 400 and _SEARCH.search(endpoint) and _mentions(messages, _BAD_JQL_HINTS):
@@ -209,7 +209,7 @@ def classify_exception(exc: BaseException, *, endpoint: str | None) -> JiraError
     ):
         code = C.MALFORMED_RESPONSE
     else:
-        code = C.NETWORK
+        code = C.NETWORK_GLITCH
     return make_error(code, endpoint=endpoint, detail=detail)
 
 

@@ -48,7 +48,7 @@ logger = logging.getLogger("sync.jira.client")
 _ANONYMOUS_PATHS = {"/status"}  # answered without credentials: success there proves nothing
 # Failures without a meaningful status: the counter key names them instead.
 _TRANSPORT_FAILURES = {
-    JiraErrorCode.NETWORK,
+    JiraErrorCode.NETWORK_GLITCH,
     JiraErrorCode.TIMEOUT,
     JiraErrorCode.MALFORMED_RESPONSE,
 }
@@ -208,7 +208,7 @@ class Transport:
                 if path not in _ANONYMOUS_PATHS:
                     self.credentials_verified = True
                 return data
-            if error.code is JiraErrorCode.RATE_LIMITED and error.retry_after is not None:
+            if error.code is JiraErrorCode.RATE_LIMIT and error.retry_after is not None:
                 # Hold every worker of this site, but never longer than we would wait ourselves.
                 self.budget.pause(self.site_key, min(error.retry_after, self.retry_after_max))
             if not error.retryable or attempt == self.max_attempts:

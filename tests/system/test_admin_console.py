@@ -23,7 +23,7 @@ def trail() -> dict[str, Any]:
     """One row of every trail model, written straight to the tables as the services would."""
     issue = stored_issue()
     project, site = issue.project, issue.site
-    run = SyncRun.objects.create(project=project, status="FAILED", error_code="NETWORK")
+    run = SyncRun.objects.create(project=project, status="FAILED", error_code="NETWORK_GLITCH")
     now = timezone.now()
     return {
         "sync/syncrun": run,
@@ -42,7 +42,9 @@ def trail() -> dict[str, Any]:
         "notifications/notification": Notification.objects.create(
             channel="email", recipient="ops@example.com", subject="s", idempotency_key="k-1", status="FAILED"
         ),
-        "telemetry/backoffstate": BackoffState.objects.create(project=project, level=2, category="NETWORK"),
+        "telemetry/backoffstate": BackoffState.objects.create(
+            project=project, level=2, category="NETWORK_GLITCH"
+        ),
     }
 
 

@@ -49,7 +49,7 @@ def test_old_runs_go_into_the_daily_aggregate_and_the_totals_keep_them(project, 
     old = [_run(project, age_days=100) for _ in range(3)]
     old.append(_run(project, age_days=100, status=RunStatus.FAILED, code="AUTH_FAILED"))
     old.append(_run(project, age_days=120, status=RunStatus.FAILED, code="AUTH_FAILED"))
-    new = _run(project, age_days=10, status=RunStatus.FAILED, code="NETWORK")
+    new = _run(project, age_days=10, status=RunStatus.FAILED, code="NETWORK_GLITCH")
     SlowRun.objects.create(project=project, run=old[0], duration_ms=1000, median_ms=100)
     before = project_figures()[0]
 
@@ -70,7 +70,7 @@ def test_old_runs_go_into_the_daily_aggregate_and_the_totals_keep_them(project, 
     assert SyncRunDaily.objects.filter(status=RunStatus.FAILED, error_code="AUTH_FAILED").count() == 2
     after = project_figures()[0]
     assert after.runs == before.runs == {"SUCCEEDED": 3, "FAILED": 3}
-    assert after.failures == before.failures == {"AUTH_FAILED": 2, "NETWORK": 1}
+    assert after.failures == before.failures == {"AUTH_FAILED": 2, "NETWORK_GLITCH": 1}
     assert after.slow_runs == before.slow_runs == 1  # the mark outlives its run: a counter never drops
     assert SlowRun.objects.get().run_id is None
 

@@ -23,7 +23,7 @@ from tests.fixtures.receivers import HttpReceiver, Reply, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-FACTS = {"Project": "ALPHA", "Site": "acme", "Error": "RATE_LIMITED", "Failures": "3"}
+FACTS = {"Project": "ALPHA", "Site": "acme", "Error": "RATE_LIMIT", "Failures": "3"}
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 LINK = "https://jiraplus.example/admin/sync/project/1/change/"
 WORKER_SETTINGS: dict[str, str] = {
@@ -72,7 +72,7 @@ def slack_message(key: str, **overrides) -> Notification:
         "text": "Jira answered 429 three times in a row.",
         "facts": FACTS,
         "link": LINK,
-        "category": "RATE_LIMITED",
+        "category": "RATE_LIMIT",
         "idempotency_key": key,
         **overrides,
     }
@@ -164,7 +164,7 @@ def test_a_slack_webhook_receives_the_block_kit_message_with_the_facts(worker, s
                 "fields": [
                     {"type": "mrkdwn", "text": "*Project*\nALPHA"},
                     {"type": "mrkdwn", "text": "*Site*\nacme"},
-                    {"type": "mrkdwn", "text": "*Error*\nRATE_LIMITED"},
+                    {"type": "mrkdwn", "text": "*Error*\nRATE_LIMIT"},
                     {"type": "mrkdwn", "text": "*Failures*\n3"},
                 ],
             },
@@ -297,10 +297,10 @@ def test_the_same_idempotency_key_is_never_sent_twice(worker, slack):
     first = settled(slack_message("once"), "SENT")
     again = slack_message("once", subject="A different subject")
     routed = services.message_publish(
-        category="RATE_LIMITED", subject="s", text="t", idempotency_key="episode-9"
+        category="RATE_LIMIT", subject="s", text="t", idempotency_key="episode-9"
     )
     routed_again = services.message_publish(
-        category="RATE_LIMITED", subject="s", text="t", idempotency_key="episode-9"
+        category="RATE_LIMIT", subject="s", text="t", idempotency_key="episode-9"
     )
     assert again.id == first.id
     assert [n.id for n in routed_again] == [n.id for n in routed]

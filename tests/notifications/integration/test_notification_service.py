@@ -58,11 +58,11 @@ def test_the_default_routes_send_billing_to_email_and_whatsapp_and_latency_to_sl
         ("TOKEN_EXPIRED", "whatsapp"),
         ("SITE_DEACTIVATED", "whatsapp"),
     } <= routes
-    assert {("RATE_LIMITED", "slack"), ("SLOW_SYNC", "slack")} <= routes
+    assert {("RATE_LIMIT", "slack"), ("SLOW_SYNC", "slack")} <= routes
     assert {("RECOVERED", "email"), ("RECOVERED", "slack"), ("ORCHESTRATION_FAILED", "email")} <= routes
     assert ("CHANNEL_DISABLED", "email") in routes
     assert (services.CATCH_ALL, "email") in routes  # everything else reaches the operators
-    assert not {c for cat, c in routes if cat == "RATE_LIMITED"} - {"slack"}
+    assert not {c for cat, c in routes if cat == "RATE_LIMIT"} - {"slack"}
 
 
 def test_notify_fans_out_through_the_routes_keyed_per_route(recipients):
@@ -171,21 +171,19 @@ def test_a_category_without_routes_reaches_the_operators_through_the_catch_all(r
 
 
 def test_a_category_route_wins_over_the_catch_all_until_it_is_disabled(recipients):
-    own = Route.objects.get(category="RATE_LIMITED", channel="slack")
+    own = Route.objects.get(category="RATE_LIMIT", channel="slack")
     catch_all = Route.objects.get(category=services.CATCH_ALL, channel="email")
-    [routed] = services.message_publish(category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-1")
+    [routed] = services.message_publish(category="RATE_LIMIT", subject="s", text="t", idempotency_key="w-1")
     assert (routed.channel, routed.route_id) == ("slack", own.id)
-    Route.objects.filter(category="RATE_LIMITED").update(enabled=False)
-    [fallback] = services.message_publish(
-        category="RATE_LIMITED", subject="s", text="t", idempotency_key="w-2"
-    )
+    Route.objects.filter(category="RATE_LIMIT").update(enabled=False)
+    [fallback] = services.message_publish(category="RATE_LIMIT", subject="s", text="t", idempotency_key="w-2")
     assert (fallback.channel, fallback.route_id) == ("email", catch_all.id)
 
 
 def test_the_catch_all_is_editable_like_any_route(recipients):
     Route.objects.filter(category=services.CATCH_ALL).update(recipients="night@example.com")
     Route.objects.create(category=services.CATCH_ALL, channel="slack", recipients="#incidents")
-    sent = services.message_publish(category="NETWORK", subject="s", text="t", idempotency_key="e-1")
+    sent = services.message_publish(category="NETWORK_GLITCH", subject="s", text="t", idempotency_key="e-1")
     assert sorted((n.channel, n.recipient) for n in sent) == [
         ("email", "night@example.com"),
         ("slack", "#incidents"),
@@ -507,7 +505,7 @@ def test_the_command_shows_channel_health_and_routes_without_secrets():
     text = out.getvalue()
     assert "slack\tfailing\tsecret set\tfailures in a row 2" in text
     assert "email\tnot configured" in text
-    assert "route\tRATE_LIMITED → slack\t(defaults)\ton" in text
+    assert "route\tRATE_LIMIT → slack\t(defaults)\ton" in text
     assert "route\t* (catch-all) → email\t(defaults)\ton" in text
     assert "very-secret-webhook-path" not in text
 
@@ -523,7 +521,7 @@ def test_the_command_queues_a_test_message_or_explains_why_not(settings):
 
 
 def test_installing_the_default_routes_restores_missing_ones_and_keeps_edited_ones():
-    Route.objects.filter(category="RATE_LIMITED").delete()
+    Route.objects.filter(category="RATE_LIMIT").delete()
     Route.objects.filter(category="RECOVERED", channel="email").update(recipients="lead@example.com")
     call_command("notifications", "install-default-routes", stdout=StringIO())
     expected = {(c, ch) for c, channels in services.DEFAULT_ROUTES.items() for ch in channels}

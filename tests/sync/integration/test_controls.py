@@ -156,7 +156,7 @@ def test_the_sync_project_command_is_refused_on_a_broken_site_like_every_face(fa
 def test_effective_cron_overrides_the_beat_entry_and_none_restores_the_operators(fake_jira):
     (alpha,) = register(fake_jira, ["ALPHA"])
 
-    controls.effective_cron_set(project=alpha, cron="0 * * * *", reason="RATE_LIMITED three times")
+    controls.effective_cron_set(project=alpha, cron="0 * * * *", reason="RATE_LIMIT three times")
     job = job_of(alpha)
     assert job.cron == "*/15 * * * *" and job.effective_cron == "0 * * * *"
     assert (entry_of(alpha).crontab.minute, entry_of(alpha).crontab.hour) == ("0", "*")

@@ -271,7 +271,7 @@ def test_a_retry_after_beyond_the_maximum_fails_at_once(fake_jira):
         started = time.monotonic()
         error = failure(lambda: jira.search_page("project = BETA", fields=["id"]))
     assert time.monotonic() - started < 1
-    assert error.code is C.RATE_LIMITED
+    assert error.code is C.RATE_LIMIT
     assert error.retryable
     assert error.retry_after == 30
     assert jira.counter.total == 1
@@ -372,10 +372,10 @@ def test_dropped_connections_are_network_errors(fake_jira):
     fake_jira.add_fault(Fault(kind="drop", times=None))
     with client_for(fake_jira, max_attempts=2) as jira:
         error = failure(jira.myself)
-    assert error.code is C.NETWORK
+    assert error.code is C.NETWORK_GLITCH
     assert error.retryable
     assert error.advice
-    assert jira.counter.by_endpoint["GET /rest/api/3/myself NETWORK"] == 2
+    assert jira.counter.by_endpoint["GET /rest/api/3/myself NETWORK_GLITCH"] == 2
 
 
 def test_a_slow_answer_past_the_read_timeout_is_a_timeout(fake_jira):

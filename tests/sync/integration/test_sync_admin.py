@@ -121,13 +121,13 @@ def test_beats_own_tables_are_not_in_the_admin_for_anyone(client, admin_client, 
 
 
 def test_the_admin_index_opens_on_the_operators_overview(client, admin_client, alpha):
-    SyncRun.objects.create(project=alpha, status="FAILED", error_code="NETWORK")
-    BackoffState.objects.create(project=alpha, level=2, category="NETWORK")
+    SyncRun.objects.create(project=alpha, status="FAILED", error_code="NETWORK_GLITCH")
+    BackoffState.objects.create(project=alpha, level=2, category="NETWORK_GLITCH")
 
     page = admin_client.get("/admin/").content.decode()
     row = page.split('data-project="ALPHA"')[1].split("</tr>")[0]
     assert "ACTIVE" in row and "*/15 * * * *" in row and "fake" in row
-    assert "FAILED" in row and "level 2" in row and "NETWORK" in row
+    assert "FAILED" in row and "level 2" in row and "NETWORK_GLITCH" in row
     assert 'value="pause"' in row and 'value="trigger"' in row
     assert 'name="csrfmiddlewaretoken" value=""' not in row and 'name="csrfmiddlewaretoken"' in row
     assert f"/admin/sync/syncjob/{job_id(alpha)}/reschedule/" in row

@@ -50,4 +50,4 @@ def test_the_private_switch_admits_http_and_loopback():
 def test_an_unresolvable_host_is_a_network_error():
     with pytest.raises(JiraError) as caught:
         check_site_url("https://no-such-host.invalid", allow_private=False)
-    assert caught.value.code is JiraErrorCode.NETWORK
+    assert caught.value.code is JiraErrorCode.NETWORK_GLITCH

@@ -122,7 +122,7 @@ def test_429_is_rate_limited_with_retry_after_seconds():
     error = classify(
         make_response(429, {"errorMessages": ["Rate limit exceeded"]}, headers={"Retry-After": "7"})
     )
-    assert error.code is C.RATE_LIMITED
+    assert error.code is C.RATE_LIMIT
     assert error.retryable
     assert error.retry_after == 7.0
     assert error.to_dict()["retry_after"] == 7.0  # SyncLog details carry it to telemetry
@@ -259,14 +259,14 @@ def test_503_with_retry_after_carries_it():
 @pytest.mark.parametrize(
     ("exc", "code"),
     [
-        (requests.ConnectionError("Connection refused"), C.NETWORK),
+        (requests.ConnectionError("Connection refused"), C.NETWORK_GLITCH),
         (requests.ConnectTimeout("connect timed out"), C.TIMEOUT),
         (requests.ReadTimeout("read timed out"), C.TIMEOUT),
         (requests.Timeout("timed out"), C.TIMEOUT),
         (requests.exceptions.ChunkedEncodingError("IncompleteRead"), C.MALFORMED_RESPONSE),
         (requests.exceptions.ContentDecodingError("bad gzip"), C.MALFORMED_RESPONSE),
         (json.JSONDecodeError("Expecting value", '{"issues": [', 12), C.MALFORMED_RESPONSE),
-        (requests.exceptions.TooManyRedirects("loop"), C.NETWORK),
+        (requests.exceptions.TooManyRedirects("loop"), C.NETWORK_GLITCH),
         # What urllib3 raises for a read timeout when its own retries are exhausted.
         (
             requests.ConnectionError(
@@ -288,7 +288,7 @@ def test_transport_failures_are_transient(exc, code):
 
 
 def test_retryable_set_is_exactly_the_transient_codes():
-    assert {C.RATE_LIMITED, C.SERVER_ERROR, C.NETWORK, C.TIMEOUT, C.MALFORMED_RESPONSE} == RETRYABLE
+    assert {C.RATE_LIMIT, C.SERVER_ERROR, C.NETWORK_GLITCH, C.TIMEOUT, C.MALFORMED_RESPONSE} == RETRYABLE
 
 
 def test_str_to_dict_and_repr():
@@ -349,3 +349,14 @@ def test_messages_are_one_line_and_never_carry_a_registered_secret():
 )
 def test_endpoint_template_hides_ids(url, template):
     assert endpoint_template("get", url) == template
+
+
+def test_the_codes_are_the_specs_and_the_old_names_read_as_them():
+    from core.codes import CODE_ALIASES, code_canonical
+
+    assert {"SUSPENDED_PAYMENT", "RATE_LIMIT", "NETWORK_GLITCH"} <= {str(c) for c in C}
+    assert not set(CODE_ALIASES) & {str(c) for c in C}  # an alias is never a code of its own
+    assert C("RATE_LIMITED") is C.RATE_LIMIT and C("NETWORK") is C.NETWORK_GLITCH
+    assert (code_canonical("RATE_LIMITED"), code_canonical("TIMEOUT")) == ("RATE_LIMIT", "TIMEOUT")
+    with pytest.raises(ValueError, match="NOT_A_CODE"):
+        C("NOT_A_CODE")

@@ -122,7 +122,7 @@ def channels(mailbox: Mailbox, whatsapp: ThreadingHTTPServer) -> Iterator[None]:
         secret="wa-token",
     )
     Route.objects.all().delete()  # the test database may hold the default routes: pin them here
-    for category in ("RATE_LIMITED", "RECOVERED", "SLOW_SYNC"):
+    for category in ("RATE_LIMIT", "RECOVERED", "SLOW_SYNC"):
         Route.objects.create(category=category, channel="email", recipients=OPS_EMAIL)
     Route.objects.create(category="SUSPENDED_PAYMENT", channel="email", recipients=OPS_EMAIL)
     Route.objects.create(category="SUSPENDED_PAYMENT", channel="whatsapp", recipients=OPS_PHONE)
@@ -181,13 +181,13 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     fake.add_fault(Fault(kind="rate_limit", retry_after=1, times=None))
 
     for _ in range(2):
-        fail_once(alpha, "RATE_LIMITED")
+        fail_once(alpha, "RATE_LIMIT")
         analyse(worker)
     assert SyncJob.objects.get(project=alpha).effective_cron == ""
     assert BackoffState.objects.get(project=alpha).consecutive_failures == 2
     assert not ScheduleChange.objects.exists() and not Notification.objects.exists()
 
-    third = fail_once(alpha, "RATE_LIMITED")
+    third = fail_once(alpha, "RATE_LIMIT")
     analyse(worker)
 
     job = SyncJob.objects.get(project=alpha)
@@ -197,25 +197,25 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     assert (change.level, change.cron, change.category, change.run_id) == (
         1,
         LADDER[0],
-        "RATE_LIMITED",
+        "RATE_LIMIT",
         third.id,
     )
-    (alert,) = sent("RATE_LIMITED")
+    (alert,) = sent("RATE_LIMIT")
     assert alert.facts["failures"] == "3" and alert.facts["project"] == "ALPHA"
     assert alert.facts["site"] == "fake" and alert.facts["first seen"] < alert.facts["last seen"]
     assert alert.facts["advice"].startswith("Jira is throttling")
     assert alert.link.endswith(f"/admin/sync/project/{alpha.id}/change/")
     wait_until(
-        lambda: any("RATE_LIMITED" in s for s in mailbox.subjects()), timeout=30, message="the alert email"
+        lambda: any("RATE_LIMIT" in s for s in mailbox.subjects()), timeout=30, message="the alert email"
     )
 
-    fail_once(alpha, "RATE_LIMITED")
+    fail_once(alpha, "RATE_LIMIT")
     analyse(worker)
     analyse(worker)  # a second pass over the same history changes nothing
 
     assert SyncJob.objects.get(project=alpha).effective_cron == LADDER[1]
     assert list(ScheduleChange.objects.order_by("id").values_list("level", flat=True)) == [1, 2]
-    assert len(sent("RATE_LIMITED")) == 1
+    assert len(sent("RATE_LIMIT")) == 1
 
     fake.clear_faults()
     assert sync_and_wait(alpha).status == "SUCCEEDED"
@@ -228,8 +228,8 @@ def test_rate_limits_climb_the_ladder_with_one_alert_and_the_first_success_resto
     assert (state.level, state.consecutive_failures, state.category) == (0, 0, "")
     assert list(ScheduleChange.objects.order_by("id").values_list("level", flat=True)) == [1, 2, 0]
     (recovery,) = sent("RECOVERED")
-    assert recovery.facts["failures"] == "4" and recovery.facts["category"] == "RATE_LIMITED"
-    assert len(sent("RATE_LIMITED")) == 1
+    assert recovery.facts["failures"] == "4" and recovery.facts["category"] == "RATE_LIMIT"
+    assert len(sent("RATE_LIMIT")) == 1
     wait_until(
         lambda: any("recovered" in s for s in mailbox.subjects()), timeout=30, message="the recovery email"
     )

@@ -54,11 +54,11 @@ def replay(outcomes: list[Outcome], schedule: Schedule = EVERY_15) -> tuple[Epis
 
 
 def test_third_rate_limit_climbs_one_rung_and_alerts_once_then_each_failure_climbs_silently():
-    episode, steps = replay([run(i, "RATE_LIMITED") for i in range(1, 6)])
+    episode, steps = replay([run(i, "RATE_LIMIT") for i in range(1, 6)])
 
     assert steps[0] == steps[1] == []
     assert [type(a) for a in steps[2]] == [Alert, Climb]
-    assert steps[2][1] == Climb(level=1, cron=LADDER[0], reason="3 consecutive RATE_LIMITED failures")
+    assert steps[2][1] == Climb(level=1, cron=LADDER[0], reason="3 consecutive RATE_LIMIT failures")
     assert [(type(a), a.level) for a in steps[3] + steps[4]] == [(Climb, 2), (Climb, 3)]
     assert episode.level == 3 and episode.failures == 5 and episode.alerted and episode.first_run_id == 1
 
@@ -71,7 +71,7 @@ def test_the_ladder_stops_at_its_top_rung():
 
 
 def test_first_success_recovers_the_episode_and_a_later_one_is_quiet():
-    failures = [run(i, "RATE_LIMITED") for i in range(1, 4)]
+    failures = [run(i, "RATE_LIMIT") for i in range(1, 4)]
     episode, steps = replay([*failures, run(4), run(5)])
 
     (recover,) = steps[3]
@@ -96,7 +96,7 @@ def test_suspended_payment_alerts_and_backs_off_on_its_first_failure():
 
 
 def test_another_error_code_starts_a_new_episode_keeping_the_level():
-    episode, steps = replay([run(i, "RATE_LIMITED") for i in range(1, 4)] + [run(4, "SUSPENDED_PAYMENT")])
+    episode, steps = replay([run(i, "RATE_LIMIT") for i in range(1, 4)] + [run(4, "SUSPENDED_PAYMENT")])
 
     assert [type(a) for a in steps[3]] == [Alert, Climb]
     assert steps[3][1].level == 2
@@ -106,7 +106,7 @@ def test_another_error_code_starts_a_new_episode_keeping_the_level():
 def test_retry_after_longer_than_the_next_tick_climbs_at_once_to_a_rung_that_waits_long_enough():
     # 10:02 + 2h: the 30 min and hourly rungs would fire too early; 0 */3 fires at 12:00, also too early;
     # 0 */6 fires at 12:00 too, so the first rung that waits is the daily one.
-    episode, steps = replay([run(1, "RATE_LIMITED", retry_after=7200)])
+    episode, steps = replay([run(1, "RATE_LIMIT", retry_after=7200)])
 
     (climb,) = steps[0]
     assert climb == Climb(level=5, cron=LADDER[4], reason="Jira asked to wait 7200s (Retry-After)")
@@ -114,7 +114,7 @@ def test_retry_after_longer_than_the_next_tick_climbs_at_once_to_a_rung_that_wai
 
 
 def test_a_short_retry_after_changes_nothing_before_the_threshold():
-    _, steps = replay([run(1, "RATE_LIMITED", retry_after=30), run(2, "RATE_LIMITED", retry_after=30)])
+    _, steps = replay([run(1, "RATE_LIMIT", retry_after=30), run(2, "RATE_LIMIT", retry_after=30)])
 
     assert steps == [[], []]
 
@@ -165,10 +165,37 @@ def test_a_malformed_ladder_or_threshold_is_reported_by_name(settings, setting, 
 def test_the_default_settings_make_a_valid_policy():
     assert telemetry_settings(None) == []
     assert policy_from_settings().threshold("SUSPENDED_PAYMENT") == 1
-    assert policy_from_settings().threshold("RATE_LIMITED") == 3
+    assert policy_from_settings().threshold("RATE_LIMIT") == 3
 
 
 def test_jira_latency_flags_a_run_only_above_the_threshold_per_request():
     assert slow_jira_latency(30_000, 10, threshold_ms=2000) == 3000
     assert slow_jira_latency(15_000, 10, threshold_ms=2000) is None
     assert slow_jira_latency(5_000, 0, threshold_ms=2000) is None  # no request, no latency
+
+
+def test_an_old_code_name_in_the_thresholds_sets_the_renamed_code(settings):
+    settings.TELEMETRY_FAILURE_THRESHOLDS = ["RATE_LIMITED=5", "network=2"]
+
+    policy = policy_from_settings()
+
+    assert telemetry_settings(None) == []
+    assert (policy.threshold("RATE_LIMIT"), policy.threshold("NETWORK_GLITCH")) == (5, 2)
+    assert policy.threshold("RATE_LIMITED") == 5  # asked by its old name too
+    assert Policy(ladder=LADDER, thresholds={"NETWORK": 1}).threshold("NETWORK_GLITCH") == 1
+
+
+def test_a_run_failed_under_an_old_code_name_honours_retry_after_as_rate_limit():
+    # A worker still running the old code during the deploy may store RATE_LIMITED; services canonicalise
+    # it before the ladder, which then knows it as the rate limit it is.
+    from telemetry.services import _outcome
+
+    outcome = _outcome(
+        {"id": 1, "status": "FAILED", "error_code": "RATE_LIMITED", "finished_at": T0, "created_at": T0},
+        {"retry_after": 7200},
+    )
+    _, steps = advance(Episode(), outcome, policy=POLICY, schedule=EVERY_15)
+
+    assert outcome.code == "RATE_LIMIT"
+    [climb] = steps
+    assert isinstance(climb, Climb) and "Retry-After" in climb.reason
