@@ -1,12 +1,12 @@
 """The rename of the classifier's codes to the spec's names (RATE_LIMITED -> RATE_LIMIT, NETWORK ->
 NETWORK_GLITCH) reaches every stored row, forward and back: runs, jobs, states, logs, daily aggregates,
-back-off states, schedule changes, routes and messages; a unique group or route that already exists under
+back-off states, schedule changes, routes, messages and orchestrations; a unique group or route that already exists under
 the target name is merged, never duplicated. Driven by Django's MigrationExecutor on the real database."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
@@ -18,13 +18,16 @@ BEFORE = [
     ("sync", "0006_run_retention"),
     ("telemetry", "0003_slow_run_outlives_its_run"),
     ("notifications", "0006_catch_all_route"),
+    ("orchestration", "0002_orchestration_operators_group"),
 ]
 AFTER = [
     ("sync", "0007_spec_error_codes"),
     ("telemetry", "0004_spec_error_codes"),
     ("notifications", "0007_spec_error_codes"),
+    ("orchestration", "0003_spec_error_codes"),
 ]
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RENAMED_NAMES = ["RATE_LIMITED", "RATE_LIMIT", "NETWORK", "NETWORK_GLITCH"]
 
 
@@ -81,6 +84,19 @@ def seed(apps) -> dict[str, int]:
     route = apps.get_model("notifications", "Route").objects
     route.create(category="NETWORK", channel="slack")
     route.get_or_create(category="RATE_LIMITED", channel="slack")  # 0002's default (a flush removes it)
+    issue = apps.get_model("sync", "Issue").objects.create(
+        site=site, project=project, jira_id=7, key="ALPHA-1", created=NOW, updated=NOW
+    )
+    orchestration = apps.get_model("orchestration", "Orchestration").objects.create(
+        issue=issue, issue_key=issue.key, project=project, status="FAILED", error_code="JIRA_RATE_LIMITED"
+    )
+    apps.get_model("orchestration", "Event").objects.create(
+        orchestration=orchestration,
+        seq=1,
+        type="FAILED",
+        payload={"error_code": "JIRA_NETWORK"},
+        correlation_id=orchestration.correlation_id,
+    )
     return {"project": project.id}
 
 
@@ -97,6 +113,8 @@ def stored(apps) -> dict[str, object]:
         "backoff": model("telemetry.BackoffState").objects.values_list("category", "last_error_code").get(),
         "change": model("telemetry.ScheduleChange").objects.values_list("category", "reason").get(),
         "message": model("notifications.Notification").objects.values_list("category", "error_code").get(),
+        "orchestration": model("orchestration.Orchestration").objects.get().error_code,
+        "event": model("orchestration.Event").objects.get().payload,
         "routes": sorted(
             model("notifications.Route")
             .objects.filter(channel="slack", category__in=RENAMED_NAMES)
@@ -121,6 +139,8 @@ def test_stored_codes_take_the_spec_names_and_get_the_old_ones_back(at_latest_af
         "backoff": ("RATE_LIMIT", "RATE_LIMIT"),
         "change": ("NETWORK_GLITCH", "3 consecutive NETWORK failures"),  # prose stays as written
         "message": ("RATE_LIMIT", "RATE_LIMITED"),
+        "orchestration": "JIRA_RATE_LIMIT",
+        "event": {"error_code": "JIRA_NETWORK_GLITCH"},
         "routes": ["NETWORK_GLITCH", "RATE_LIMIT"],
     }
 
