@@ -1,7 +1,8 @@
 """The rename of the classifier's codes to the spec's names (RATE_LIMITED -> RATE_LIMIT, NETWORK ->
 NETWORK_GLITCH) reaches every stored row, forward and back: runs, jobs, states, logs, daily aggregates,
-back-off states, schedule changes, routes, messages and orchestrations; a unique group or route that already exists under
-the target name is merged, never duplicated. Driven by Django's MigrationExecutor on the real database."""
+back-off states, schedule changes, routes, messages and orchestrations; a unique group or route that
+already exists under the target name is merged, never duplicated. Driven by Django's MigrationExecutor on
+the real database."""
 
 from __future__ import annotations
 
