@@ -28,14 +28,20 @@ SPRINT = FieldMap(
     ),
 )
 
-# A missing author (Jira returned an item whose account was removed) is null in both APIs.
+# A missing author (Jira sent none: anonymous, or an account since removed) is null in REST and in a
+# history item; a comment's or worklog's GraphQL author is never null (the spec's User!), so there it is a
+# stand-in user whose accountId is "".
 _AUTHOR = Field("author", null=True)
+_SPEC_AUTHOR = (
+    Field("author", null=True, graphql=False),
+    Field("author", description='accountId "" when Jira names no author.', rest=False),
+)
 
 COMMENT = FieldMap(
     models.Comment,
     (
         Field("id", "jira_id", description="Jira's comment id."),
-        _AUTHOR,
+        *_SPEC_AUTHOR,
         Field("body", "body_text", description="Plain text of the comment."),
         Field("body_adf", null=True, description="The comment as Jira's document format (JSON)."),
         Field("created"),
@@ -47,7 +53,7 @@ WORKLOG = FieldMap(
     models.Worklog,
     (
         Field("id", "jira_id", description="Jira's worklog id."),
-        _AUTHOR,
+        *_SPEC_AUTHOR,
         Field("time_spent_seconds", graphql=False),
         Field("time_spent", "time_spent_seconds", description="Seconds.", rest=False),
         Field("started"),
@@ -88,7 +94,7 @@ ISSUE = FieldMap(
         Field("summary"),
         Field("status"),
         Field("status_category"),
-        Field("priority"),
+        Field("priority", null=True, description="Null when Jira has none."),
         Field("issue_type"),
         Field("labels"),
         Field("story_points", null=True),
@@ -133,15 +139,22 @@ SYNC_JOB = FieldMap(
         Field("time_zone"),
         Field(
             "workflow_id",
+            description="Stable per project: sync:<site id>:<Jira project id>.",
+        ),
+        Field(
             "workflow_run_id",
             null=True,
-            description="The active run's id, else the last run's.",
+            description="The active run's id, else the last run's (what workflowId was before).",
         ),
         Field(
             "schedule_id",
+            description="The name of the beat entry (django-celery-beat PeriodicTask) ticking the job.",
+        ),
+        Field(
+            "periodic_task_id",
             "periodic_task_id",
             null=True,
-            description="The beat entry (django-celery-beat PeriodicTask) id.",
+            description="The beat entry's row id (what scheduleId was before).",
         ),
         Field("paused_note"),
         Field("paused_by"),
@@ -168,7 +181,16 @@ SYNC_STATE = FieldMap(
     (
         Field("entity"),
         Field("status"),
-        Field("last_sync_time", null=True),
+        Field("sync_status", "status", description="status as the SyncStatus enum.", rest=False),
+        # The spec's lastSyncTime is never null: GraphQL gives a state never synced the Unix epoch (nothing
+        # stored yet is "everything Jira changed before 1970"); REST keeps its null.
+        Field("last_sync_time", null=True, graphql=False),
+        Field(
+            "last_sync_time",
+            description="Everything Jira changed before this instant is stored; the Unix epoch (1970-01-01) "
+            "while nothing is.",
+            rest=False,
+        ),
         Field("last_error_code"),
         Field("updated_at"),
     ),

@@ -67,7 +67,7 @@ class SyncJobAdmin(admin.ModelAdmin):
     readonly_fields = [
         name
         for name in serializer_fields(fieldmaps.SYNC_JOB)
-        if name not in ("id", "workflow_id", "schedule_id")
+        if name not in ("id", "workflow_id", "workflow_run_id", "schedule_id", "periodic_task_id")
     ]
     exclude = ["periodic_task"]
     actions = ["start", "start_full", "pause", "resume", "trigger"]

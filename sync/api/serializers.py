@@ -44,8 +44,16 @@ class WorklogSerializer(serializers.ModelSerializer[models.Worklog]):
         fields = serializer_fields(fieldmaps.WORKLOG)
 
 
+class BlankAsNullCharField(serializers.CharField):
+    """A text the store keeps as "" when Jira has none (a priority), rendered null."""
+
+    def to_representation(self, value: Any) -> Any:  # str or None: CharField's stubs say only str
+        return str(value) if value else None
+
+
 class IssueSerializer(serializers.ModelSerializer[models.Issue]):
     id = serializers.CharField(source=fieldmaps.ISSUE.source("id"))
+    priority = BlankAsNullCharField(allow_null=True)
     assignee = UserSerializer(allow_null=True)
     reporter = UserSerializer(allow_null=True)
     parent_id = serializers.SerializerMethodField()
@@ -79,10 +87,12 @@ class IssueDetailSerializer(IssueSerializer):
 class SyncJobSerializer(serializers.ModelSerializer[models.SyncJob]):
     project = serializers.CharField(source=fieldmaps.SYNC_JOB.source("project"))
     effective_cron = serializers.SerializerMethodField()
-    workflow_id = serializers.IntegerField(
-        source=fieldmaps.SYNC_JOB.source("workflow_id"), allow_null=True, default=None
-    )
-    schedule_id = serializers.IntegerField(source=fieldmaps.SYNC_JOB.source("schedule_id"), allow_null=True)
+    # Each reads the attribute of its name (the map's source): the model's properties and the selector's
+    # workflow_run_id annotation.
+    workflow_id = serializers.CharField()
+    workflow_run_id = serializers.IntegerField(allow_null=True, default=None)
+    schedule_id = serializers.CharField()
+    periodic_task_id = serializers.IntegerField(allow_null=True)
 
     class Meta:
         model = fieldmaps.SYNC_JOB.model

@@ -97,10 +97,12 @@ class Query(graphene.ObjectType):
     jira_project_options = graphene.List(
         graphene.NonNull(JiraProjectOption),
         required=True,
-        site_id=graphene.ID(required=True, description="Site id or name."),
+        site_id=graphene.ID(description="Site id or name; omitted: the one site registered."),
     )
     jira_project_user_options = graphene.List(
-        graphene.NonNull(JiraUserOption), required=True, project_id=graphene.ID(required=True)
+        graphene.NonNull(JiraUserOption),
+        required=True,
+        project_id=graphene.ID(description="Omitted: the one project registered."),
     )
 
     @staticmethod
@@ -187,12 +189,13 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_jira_project_options(
-        root: None, info: graphene.ResolveInfo, site_id: str
+        root: None, info: graphene.ResolveInfo, site_id: str | None = None
     ) -> list[discovery.JiraProjectOption]:
         return discovery.jira_project_options(site=selectors.site_by_ref(ref=site_id))
 
     @staticmethod
     def resolve_jira_project_user_options(
-        root: None, info: graphene.ResolveInfo, project_id: str
+        root: None, info: graphene.ResolveInfo, project_id: str | None = None
     ) -> list[discovery.JiraUserOption]:
-        return discovery.jira_project_user_options(project=project_arg(project_id, "projectId"))
+        project = selectors.project_only() if project_id is None else project_arg(project_id, "projectId")
+        return discovery.jira_project_user_options(project=project)

@@ -5,6 +5,7 @@ Field resolvers read what the root resolvers prefetched (see ``selectors.issue_r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import graphene
@@ -25,6 +26,17 @@ def _choice(value: str) -> str:
     """A model choice as the plain string GraphQL enums serialise (a fresh instance holds the choices'
     enum member itself, which graphene would try to match as a member of its own enum)."""
     return str(value)
+
+
+# The spec's SyncState.lastSyncTime is never null: a state never synced has stored "everything Jira changed
+# before 1970", which is nothing.
+NEVER_SYNCED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _author(user: models.JiraUser | None) -> models.JiraUser:
+    """The spec's author is never null: Jira naming none (anonymous, an account since removed) is a stand-in
+    user with accountId "" (never saved)."""
+    return user if user is not None else models.JiraUser(account_id="", display_name="", active=False)
 
 
 # --- Jira data ------------------------------------------------------------------------------------------
@@ -74,6 +86,10 @@ class Comment(DjangoObjectType):
         return str(root.jira_id)
 
     @staticmethod
+    def resolve_author(root: models.Comment, info: graphene.ResolveInfo) -> models.JiraUser:
+        return _author(root.author)
+
+    @staticmethod
     def resolve_body(root: models.Comment, info: graphene.ResolveInfo) -> str:
         return root.body_text
 
@@ -95,6 +111,10 @@ class Worklog(DjangoObjectType):
     @staticmethod
     def resolve_id(root: models.Worklog, info: graphene.ResolveInfo) -> str:
         return str(root.jira_id)
+
+    @staticmethod
+    def resolve_author(root: models.Worklog, info: graphene.ResolveInfo) -> models.JiraUser:
+        return _author(root.author)
 
     @staticmethod
     def resolve_time_spent(root: models.Worklog, info: graphene.ResolveInfo) -> int:
@@ -148,6 +168,7 @@ class Issue(DjangoObjectType):
         graphene.NonNull(graphene.String), **graphql_kwargs(fieldmaps.ISSUE_TYPE, "labels")
     )
     story_points = graphene.Float(**graphql_kwargs(fieldmaps.ISSUE_TYPE, "story_points"))
+    priority = graphene.String(**graphql_kwargs(fieldmaps.ISSUE_TYPE, "priority"))
     assignee = graphene.Field(User, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "assignee"))
     reporter = graphene.Field(User, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "reporter"))
     parent = graphene.Field(lambda: Issue, **graphql_kwargs(fieldmaps.ISSUE_TYPE, "parent"))
@@ -167,6 +188,10 @@ class Issue(DjangoObjectType):
     @staticmethod
     def resolve_id(root: models.Issue, info: graphene.ResolveInfo) -> str:
         return str(root.jira_id)
+
+    @staticmethod
+    def resolve_priority(root: models.Issue, info: graphene.ResolveInfo) -> str | None:
+        return root.priority or None  # stored "" when Jira has none
 
     @staticmethod
     def resolve_project_key(root: models.Issue, info: graphene.ResolveInfo) -> str:
@@ -218,8 +243,10 @@ class SprintScopeChange(graphene.ObjectType):
 
 
 class SyncJob(DjangoObjectType):
-    workflow_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "workflow_id"))
-    schedule_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "schedule_id"))
+    workflow_id = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "workflow_id"))
+    workflow_run_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "workflow_run_id"))
+    schedule_id = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "schedule_id"))
+    periodic_task_id = graphene.ID(**graphql_kwargs(fieldmaps.SYNC_JOB, "periodic_task_id"))
     cron_schedule = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "cron_schedule"))
     effective_cron = graphene.String(**graphql_kwargs(fieldmaps.SYNC_JOB, "effective_cron"))
     status = graphene.Field(SyncJobStatus, **graphql_kwargs(fieldmaps.SYNC_JOB, "status"))
@@ -229,12 +256,12 @@ class SyncJob(DjangoObjectType):
         fields = graphene_fields(fieldmaps.SYNC_JOB)
 
     @staticmethod
-    def resolve_workflow_id(root: models.SyncJob, info: graphene.ResolveInfo) -> int | None:
+    def resolve_workflow_run_id(root: models.SyncJob, info: graphene.ResolveInfo) -> int | None:
         run_id: int | None = getattr(root, "workflow_run_id", None)
         return run_id
 
     @staticmethod
-    def resolve_schedule_id(root: models.SyncJob, info: graphene.ResolveInfo) -> int | None:
+    def resolve_periodic_task_id(root: models.SyncJob, info: graphene.ResolveInfo) -> int | None:
         return root.periodic_task_id
 
     @staticmethod
@@ -276,7 +303,10 @@ class Project(DjangoObjectType):
 
 
 class SyncState(DjangoObjectType):
-    status = graphene.Field(SyncStatus, **graphql_kwargs(fieldmaps.SYNC_STATE, "status"))
+    # The spec's status is a string; the SyncStatus enum stays, as syncStatus.
+    status = graphene.String(**graphql_kwargs(fieldmaps.SYNC_STATE, "status"))
+    sync_status = graphene.Field(SyncStatus, **graphql_kwargs(fieldmaps.SYNC_STATE, "sync_status"))
+    last_sync_time = graphene.DateTime(**graphql_kwargs(fieldmaps.SYNC_STATE, "last_sync_time"))
 
     class Meta:
         model = models.SyncState
@@ -286,6 +316,14 @@ class SyncState(DjangoObjectType):
     @staticmethod
     def resolve_status(root: models.SyncState, info: graphene.ResolveInfo) -> str:
         return _choice(root.status)
+
+    @staticmethod
+    def resolve_sync_status(root: models.SyncState, info: graphene.ResolveInfo) -> str:
+        return _choice(root.status)
+
+    @staticmethod
+    def resolve_last_sync_time(root: models.SyncState, info: graphene.ResolveInfo) -> datetime:
+        return root.last_sync_time or NEVER_SYNCED
 
 
 class SyncRun(DjangoObjectType):

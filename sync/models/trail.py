@@ -42,6 +42,20 @@ class SyncJob(models.Model):
         """The cron the project runs on now: the back-off one while backed off, else the operator's."""
         return self.effective_cron or self.cron
 
+    @property
+    def workflow_id(self) -> str:
+        """Stable per project (the spec's workflowId): the site and Jira's project id, which neither a run
+        nor a key renamed in Jira changes."""
+        return f"sync:{self.project.site_id}:{self.project.jira_id}"
+
+    @property
+    def schedule_id(self) -> str:
+        """The name of the beat entry (django-celery-beat PeriodicTask) that ticks the job; while there is
+        none, the name ``schedule_install`` gives it."""
+        if self.periodic_task_id is not None and self.periodic_task is not None:
+            return self.periodic_task.name
+        return f"sync project {self.project.site_id}:{self.project.key}"
+
 
 class SyncEntity(models.TextChoices):
     ISSUE = "issue"

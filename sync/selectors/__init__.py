@@ -39,6 +39,7 @@ from sync.selectors.issues import (
     project_live_issues,
 )
 from sync.selectors.projects import (
+    project_only,
     project_sprints,
     project_users,
     projects_list,
@@ -83,6 +84,7 @@ __all__ = [
     "issues_export",
     "issues_with_details",
     "project_live_issues",
+    "project_only",
     "project_sprints",
     "project_users",
     "projects_list",

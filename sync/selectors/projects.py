@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from sync.models import JiraSite, JiraUser, Project, Sprint
 from sync.selectors.trail import sync_jobs
 
@@ -35,13 +36,32 @@ def tracked_users(*, project: Project) -> QuerySet[JiraUser]:
     )
 
 
-def site_by_ref(*, ref: str) -> JiraSite:
-    """A site by its database id or its name."""
+def site_by_ref(*, ref: str | None) -> JiraSite:
+    """A site by its database id or its name; none named: the one site registered (the spec's
+    jiraProjectOptions takes no site)."""
+    if ref is None:
+        return _the_only(JiraSite.objects.order_by("id")[:2], what="site", field="siteId")
     lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
     try:
         return JiraSite.objects.get(**lookup)
     except JiraSite.DoesNotExist:
         raise NotFound(f"No site '{ref}'", field="siteId") from None
+
+
+def project_only() -> Project:
+    """The one project registered (the spec's jiraProjectUserOptions takes no project)."""
+    return _the_only(
+        Project.objects.select_related("site").order_by("id")[:2], what="project", field="projectId"
+    )
+
+
+def _the_only(candidates: QuerySet[Any], *, what: str, field: str) -> Any:
+    found = list(candidates)
+    if not found:
+        raise NotFound(f"No {what} is registered", field=field)
+    if len(found) > 1:
+        raise InvalidInput(f"Several {what}s are registered: name one with {field}", field=field)
+    return found[0]
 
 
 def webhook_status(*, sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:

@@ -61,7 +61,7 @@ def sync_jobs() -> QuerySet[SyncJob]:
     active = runs.filter(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at").values("id")[:1]
     latest = runs.order_by("-created_at").values("id")[:1]
     return (
-        SyncJob.objects.select_related("project")
+        SyncJob.objects.select_related("project", "periodic_task")  # scheduleId is the task's name
         .annotate(workflow_run_id=Coalesce(Subquery(active), Subquery(latest)))
         .order_by("project__key")
     )

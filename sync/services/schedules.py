@@ -144,10 +144,6 @@ def cron_describe(*, expression: str) -> str:
         return expression
 
 
-def _task_name(job: SyncJob) -> str:
-    return f"sync project {job.project.site_id}:{job.project.key}"
-
-
 def schedule_install(*, job: SyncJob) -> PeriodicTask:
     """Create or update, in place, the beat entry that ticks this project's schedule.
 
@@ -170,7 +166,7 @@ def schedule_install(*, job: SyncJob) -> PeriodicTask:
     task = job.periodic_task
     if task is None:
         task = PeriodicTask(
-            name=_task_name(job),
+            name=job.schedule_id,  # no task yet: the name the job reports as its scheduleId
             task=task_names.SCHEDULED_TICK,
             args=json.dumps([job.project_id]),
             queue="sync",

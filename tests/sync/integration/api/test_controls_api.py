@@ -17,7 +17,8 @@ from tests.sync.integration.api.conftest import RecordingClient
 pytestmark = pytest.mark.integration
 
 PAYLOAD = (
-    "syncJob { id status cronSchedule effectiveCron workflowId } run { id status full } runCreated"
+    "syncJob { id status cronSchedule effectiveCron workflowId workflowRunId } run { id status full }"
+    " runCreated"
     " errors { field message code }"
 )
 
@@ -125,7 +126,8 @@ def test_trigger_over_graphql_runs_a_real_sync(world, operator):
     assert done["errors"] == [] and done["runCreated"] is True
     run = wait_for_run(int(done["run"]["id"]), timeout=120)
     assert run.status == "SUCCEEDED" and run.full and run.trigger == "api"
-    assert done["syncJob"]["workflowId"] == done["run"]["id"]
+    assert done["syncJob"]["workflowRunId"] == done["run"]["id"]
+    assert done["syncJob"]["workflowId"] == f"sync:{world.site.id}:{world.beta.jira_id}"  # not the run's
 
 
 def test_start_over_graphql_resumes_and_runs(world, operator, restore_schedule):

@@ -206,8 +206,8 @@ def test_page_size_does_not_change_the_query_count(world, reader):
 def test_projects_with_their_sync_job(world, reader):
     data = data_of(
         reader.gql(
-            """{ projects { id key name site syncJob { id workflowId scheduleId cronSchedule effectiveCron
-                 status lastRunAt nextRunAt } } }"""
+            """{ projects { id key name site syncJob { id workflowId workflowRunId scheduleId periodicTaskId
+                 cronSchedule effectiveCron status lastRunAt nextRunAt } } }"""
         )
     )
     projects = {p["key"]: p for p in data["projects"]}
@@ -218,8 +218,10 @@ def test_projects_with_their_sync_job(world, reader):
     latest = SyncRun.objects.filter(project=world.alpha).latest("created_at")
     assert alpha["id"] == str(world.alpha.jira_id) and alpha["site"] == "planted"
     assert alpha["syncJob"]["id"] == str(job.id)
-    assert alpha["syncJob"]["workflowId"] == str(latest.id)
-    assert alpha["syncJob"]["scheduleId"] == str(job.periodic_task_id)
+    assert alpha["syncJob"]["workflowId"] == f"sync:{world.site.id}:{world.alpha.jira_id}"
+    assert alpha["syncJob"]["workflowRunId"] == str(latest.id)
+    assert alpha["syncJob"]["scheduleId"] == job.periodic_task.name
+    assert alpha["syncJob"]["periodicTaskId"] == str(job.periodic_task_id)
     assert alpha["syncJob"]["cronSchedule"] == job.cron == alpha["syncJob"]["effectiveCron"]
     assert alpha["syncJob"]["status"] == job.status
 
@@ -253,7 +255,7 @@ def test_sync_states_runs_and_logs(world, reader):
     data = data_of(
         reader.gql(
             """query($p: ID!) {
-              syncStates(projectId: $p) { entity lastSyncTime status lastErrorCode }
+              syncStates(projectId: $p) { entity lastSyncTime status syncStatus lastErrorCode }
               syncRuns(projectId: $p, limit: 1) { id status full counts }
               syncLogs(projectId: $p, limit: 2) { level message details createdAt }
             }""",
@@ -263,7 +265,7 @@ def test_sync_states_runs_and_logs(world, reader):
     states = {s.entity: s for s in SyncState.objects.filter(project=world.beta)}
     assert {s["entity"] for s in data["syncStates"]} == set(states)
     for state in data["syncStates"]:
-        assert state["status"] == states[state["entity"]].status
+        assert state["status"] == state["syncStatus"] == states[state["entity"]].status
         assert _iso(state["lastSyncTime"]) == iso_utc(states[state["entity"]].last_sync_time)
     run = SyncRun.objects.filter(project=world.beta).latest("created_at")
     assert data["syncRuns"] == [

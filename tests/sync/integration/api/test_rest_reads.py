@@ -123,7 +123,8 @@ def test_projects_jobs_states_runs_logs_sprints_users(world, reader):
 
     job = ok(reader.get("/api/projects/BETA/sync-job/"))
     latest = SyncRun.objects.filter(project=world.beta).latest("created_at")
-    assert job["workflow_id"] == latest.id and job["project"] == "BETA"
+    assert job["workflow_run_id"] == latest.id and job["project"] == "BETA"
+    assert job["workflow_id"] == f"sync:{world.site.id}:{world.beta.jira_id}"
     assert [j["project"] for j in ok(reader.get("/api/sync-jobs/"))] == ["ALPHA", "BETA"]
 
     states = ok(reader.get("/api/projects/BETA/states/"))
