@@ -52,7 +52,7 @@ class SyncJob(models.Model):
     def schedule_id(self) -> str:
         """The name of the beat entry (django-celery-beat PeriodicTask) that ticks the job; while there is
         none, the name ``schedule_install`` gives it."""
-        if self.periodic_task_id is not None and self.periodic_task is not None:
+        if self.periodic_task is not None:  # no query when the selector joined it (sync_jobs)
             return self.periodic_task.name
         return f"sync project {self.project.site_id}:{self.project.key}"
 
