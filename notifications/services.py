@@ -121,7 +121,8 @@ def message_send(
 
 # Billing and access problems need a person soon (email + phone), latency is a team-channel matter,
 # orchestration waits on people by email, and every other category (a network failure, a poisoned run) still
-# reaches the operators by email through the catch-all. Migrations 0002, 0005 and 0006 installed these;
+# reaches the operators by email through the catch-all. Migrations 0002, 0005 and 0006 installed these (0007
+# renamed RATE_LIMITED's to RATE_LIMIT);
 # route_defaults_install() restores them.
 DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "SUSPENDED_PAYMENT": ("email", "whatsapp"),
