@@ -142,6 +142,12 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
         """Stop tracking accounts; ``purge`` also deletes their issues no tracked account keeps."""
         return self.operate(request, controls.tracked_users_remove, s.TrackedUsersRemoveInput)
 
+    @extend_schema(request=s.CancelInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def cancel(self, request: Request, key: str) -> Response:
+        """Cancel the queued or running sync at its next step boundary (409 when none is open)."""
+        return self.operate(request, controls.sync_cancel, s.CancelInput)
+
 
 _LIMIT = OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_TRAIL_LIMIT}, default 20")
 _LEVEL = OpenApiParameter(

@@ -154,6 +154,17 @@ class RemoveTrackedUsers(ControlMutation):
     service = staticmethod(controls.tracked_users_remove)
 
 
+class CancelProjectSync(ControlMutation):
+    """Cancel the project's queued or running sync: it ends CANCELLED at its next step boundary, keeping
+    the batches it committed; no cursor moves."""
+
+    class Arguments:
+        project_id = graphene.ID(required=True)
+        note = graphene.String(default_value="")
+
+    service = staticmethod(controls.sync_cancel)
+
+
 class Mutation(graphene.ObjectType):
     start_project_sync = StartProjectSync.Field()
     pause_project_sync = PauseProjectSync.Field()
@@ -162,3 +173,4 @@ class Mutation(graphene.ObjectType):
     trigger_project_sync = TriggerProjectSync.Field()
     add_tracked_users = AddTrackedUsers.Field()
     remove_tracked_users = RemoveTrackedUsers.Field()
+    cancel_project_sync = CancelProjectSync.Field()

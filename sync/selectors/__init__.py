@@ -39,6 +39,8 @@ from sync.selectors.issues import (
     project_live_issues,
 )
 from sync.selectors.projects import (
+    AMBIGUOUS,
+    key_ambiguous,
     project_sprints,
     project_users,
     projects_list,
@@ -59,6 +61,7 @@ from sync.selectors.trail import (
 )
 
 __all__ = [
+    "AMBIGUOUS",
     "CHANGE_ORDER",
     "MAX_PAGE_SIZE",
     "MAX_TRAIL_LIMIT",
@@ -82,6 +85,7 @@ __all__ = [
     "issue_worklogs",
     "issues_export",
     "issues_with_details",
+    "key_ambiguous",
     "project_live_issues",
     "project_sprints",
     "project_users",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from sync.models import JiraSite, JiraUser, Project, Sprint
 from sync.selectors.trail import sync_jobs
 
@@ -35,13 +36,32 @@ def tracked_users(*, project: Project) -> QuerySet[JiraUser]:
     )
 
 
-def site_by_ref(*, ref: str) -> JiraSite:
+def site_by_ref(*, ref: str, field: str = "siteId") -> JiraSite:
     """A site by its database id or its name."""
     lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
     try:
         return JiraSite.objects.get(**lookup)
     except JiraSite.DoesNotExist:
-        raise NotFound(f"No site '{ref}'", field="siteId") from None
+        raise NotFound(f"No site '{ref}'", field=field) from None
+
+
+AMBIGUOUS = "AMBIGUOUS"
+
+
+def key_ambiguous(*, what: str, key: str, site_ids: Iterable[int], field: str) -> InvalidInput:
+    """The error for a key (or Jira id) several sites share: it names them and how to pick one."""
+    named = ", ".join(
+        f"{name} (id {site_id})"
+        for site_id, name in JiraSite.objects.filter(id__in=set(site_ids))
+        .order_by("name")
+        .values_list("id", "name")
+    )
+    return InvalidInput(
+        f"{what} '{key}' exists on several sites: {named}",
+        code=AMBIGUOUS,
+        field=field,
+        advice="Name the site by id or name: siteId in GraphQL, ?site= in REST, --site in commands.",
+    )
 
 
 def webhook_status(*, sites: QuerySet[JiraSite]) -> QuerySet[JiraSite]:

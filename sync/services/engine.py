@@ -84,6 +84,10 @@ def execute_step(run_id: int, seq: int) -> None:
             },
         )
         return
+    # A cancel wins over a pause: checked before the step starts, so no batch is ever cut in half.
+    if runs.cancel_requested(run):
+        runs.cancel(run, token)
+        return
     if runs.paused_since_start(run):
         runs.park(run, token)
         return
