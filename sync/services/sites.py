@@ -99,14 +99,16 @@ def site_get(*, name: str) -> JiraSite:
         raise NotFound(f"No site named '{name}'", field="site") from None
 
 
-def project_get(*, key_or_id: str, site: str | None = None, field: str = "project") -> Project:
+def project_get(
+    *, key_or_id: str, site: str | None = None, field: str = "project", site_field: str = "site"
+) -> Project:
     """A registered project by key or Jira id, on ``site`` (id or name) when given. Two sites may hold
     the same key (and, copies of one Jira, the same id): without a site that is an AMBIGUOUS error
     naming them."""
     lookup = {"jira_id": int(key_or_id)} if key_or_id.isdigit() else {"key": key_or_id.upper()}
     projects = Project.objects.select_related("site").filter(**lookup)
     if site:
-        projects = projects.filter(site=site_by_ref(ref=site, field="site"))
+        projects = projects.filter(site=site_by_ref(ref=site, field=site_field))
     found = list(projects[:10])
     if not found:
         where = f" on site '{site}'" if site else ""
