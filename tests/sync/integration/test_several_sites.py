@@ -92,7 +92,8 @@ def test_graphql_issue_and_project_lookups_take_a_site_id(two_sites, admin_clien
     assert refused["data"]["pauseProjectSync"]["errors"] == [{"code": "AMBIGUOUS", "field": "projectId"}]
     paused = gql(
         admin_client,
-        'mutation { pauseProjectSync(projectId: "ALPHA", siteId: "west") { errors { code } syncJob { status } } }',
+        'mutation { pauseProjectSync(projectId: "ALPHA", siteId: "west")'
+        " { errors { code } syncJob { status } } }",
     )
     assert paused["data"]["pauseProjectSync"] == {"errors": [], "syncJob": {"status": "PAUSED"}}
     assert Project.objects.get(id=two_sites["east"][0].id).sync_job.status == "ACTIVE"
