@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
+from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core import leases
@@ -247,17 +247,14 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
     """Terminal failure: nothing committed is undone and no cursor moves."""
     now = timezone.now()
     with transaction.atomic():
-        query = SyncRun.objects.filter(id=run.id, status__in=ACTIVE_RUN_STATUSES)
-        if token is not None:
-            query = query.filter(lease_token=token)
-        if not query.update(
+        if not _end(
+            SyncRun.objects.filter(id=run.id, status__in=ACTIVE_RUN_STATUSES),
+            run,
+            token,
+            now,
             status=RunStatus.FAILED,
-            lease_token="",
-            lease_expires_at=None,
             error_code=code,
             error_message=message[:2000],
-            finished_at=now,
-            duration_ms=_duration_ms(run, now),
             counts=run.counts,
             http_requests=run.http_requests,
             request_total=run.request_total,
@@ -269,6 +266,27 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
         )
         _job_after_run(run, now, error_code=code)
         log(run, SyncLog.Level.ERROR, message, **{**details, "code": code})
+
+
+def _end(query: QuerySet[SyncRun], run: SyncRun, token: str | None, now: datetime, **changes: Any) -> bool:
+    """The terminal UPDATE: lease released, finish time and duration set, fenced on ``token`` if given."""
+    if token is not None:
+        query = query.filter(lease_token=token)
+    return bool(
+        query.update(
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=now,
+            duration_ms=_duration_ms(run, now),
+            **changes,
+        )
+    )
+
+
+def _states_idle(run: SyncRun) -> None:
+    SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
+        status=SyncState.Status.IDLE
+    )
 
 
 PAUSED = "PAUSED"
@@ -291,9 +309,7 @@ def park(run: SyncRun, token: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         release(run, token, status=RunStatus.CANCELLED, error_code=PAUSED, finished_at=now)
-        SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
-            status=SyncState.Status.IDLE
-        )
+        _states_idle(run)
         log(
             run,
             SyncLog.Level.INFO,
@@ -400,21 +416,11 @@ def cancel(run: SyncRun, token: str | None) -> None:
     message = f"Cancelled by {who}" + (f": {run.cancel_note}" if run.cancel_note else "")
     with transaction.atomic():
         query = SyncRun.objects.filter(id=run.id)
-        if token is not None:
-            query = query.filter(lease_token=token)
-        if not query.update(
-            status=RunStatus.CANCELLED,
-            lease_token="",
-            lease_expires_at=None,
-            error_code=CANCELLED,
-            error_message=message,
-            finished_at=now,
-            duration_ms=_duration_ms(run, now),
+        if not _end(
+            query, run, token, now, status=RunStatus.CANCELLED, error_code=CANCELLED, error_message=message
         ):
             raise LeaseLost(run.id)
-        SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
-            status=SyncState.Status.IDLE
-        )
+        _states_idle(run)
         log(
             run,
             SyncLog.Level.INFO,
