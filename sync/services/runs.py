@@ -408,9 +408,10 @@ def cancel_requested(run: SyncRun) -> bool:
     return run.cancel_requested_at is not None
 
 
-def cancel(run: SyncRun, token: str | None) -> None:
+def cancel(run: SyncRun, token: str | None) -> bool:
     """End a run CANCELLED between steps: every committed batch stays and no cursor moves (only a run's
-    success moves them). Neither a failure nor a success for the job or telemetry's back-off."""
+    success moves them). Neither a failure nor a success for the job or telemetry's back-off. False when
+    ``token`` no longer holds the run (another delivery took it over and will cancel it)."""
     now = timezone.now()
     who = run.cancelled_by or "unknown"
     message = f"Cancelled by {who}" + (f": {run.cancel_note}" if run.cancel_note else "")
@@ -419,7 +420,7 @@ def cancel(run: SyncRun, token: str | None) -> None:
         if not _end(
             query, run, token, now, status=RunStatus.CANCELLED, error_code=CANCELLED, error_message=message
         ):
-            raise LeaseLost(run.id)
+            return False
         _states_idle(run)
         log(
             run,
@@ -430,6 +431,7 @@ def cancel(run: SyncRun, token: str | None) -> None:
             actor=run.cancelled_by,
             step=run.step,
         )
+    return True
 
 
 def _job_after_run(run: SyncRun, now: datetime, *, error_code: str) -> None:

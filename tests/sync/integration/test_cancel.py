@@ -7,11 +7,12 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from core.errors import Conflict
 from fakejira import FakeDataConfig
 from sync.models import Issue, SyncJob, SyncLog, SyncRun, SyncState
-from sync.services import controls, runs
+from sync.services import controls, engine, runs
 from tests.fixtures.sync import assert_same, register, sync_and_wait, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -182,3 +183,18 @@ def test_the_admin_actions_cancel_from_the_job_the_project_and_the_run(admin_cli
         follow=True,
     )
     assert "NO_ACTIVE_RUN: Project ALPHA has no queued or running sync" in idle.content.decode()
+
+
+def test_a_cancel_requested_run_ends_cancelled_at_its_next_claim_even_past_the_attempt_cap(fake_jira):
+    (alpha,) = register(fake_jira, ["ALPHA"])
+    run = runs.request_sync(project=alpha).run
+    # As a worker that died mid-step leaves it after a cancel: flagged, still open, many attempts spent.
+    SyncRun.objects.filter(id=run.id).update(
+        status="RUNNING", attempt=99, cancel_requested_at=timezone.now(), cancelled_by="ops"
+    )
+
+    engine.execute_step(run.id, 0)  # the takeover's delivery, run in this process
+
+    ended = SyncRun.objects.get(id=run.id)
+    assert (ended.status, ended.error_code, ended.lease_token) == ("CANCELLED", "CANCELLED", "")
+    assert not Issue.objects.filter(project=alpha).exists()  # no step ran
