@@ -158,15 +158,22 @@ class StartOrchestration(graphene.Mutation):
     class Arguments:
         issue_key = graphene.String(required=True)
         auto_proceed = graphene.Boolean(default_value=False)
+        site_id = graphene.ID(description="Site id or name: needed when several sites hold the key.")
 
     Output = _Payload
 
     @staticmethod
-    def mutate(root: object, info: graphene.ResolveInfo, issue_key: str, auto_proceed: bool = False) -> Any:
+    def mutate(
+        root: object,
+        info: graphene.ResolveInfo,
+        issue_key: str,
+        auto_proceed: bool = False,
+        site_id: str | None = None,
+    ) -> Any:
         return _control(
             info,
             lambda actor: controls.orchestration_start(
-                issue_key=issue_key, auto_proceed=auto_proceed, actor=actor
+                issue_key=issue_key, site=site_id, auto_proceed=auto_proceed, actor=actor
             ),
         )
 

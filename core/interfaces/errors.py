@@ -16,7 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import ServiceError, UpstreamError
+from core.errors import Conflict, ServiceError, UpstreamError
 
 logger = logging.getLogger("jiraplus.api")
 
@@ -118,4 +118,6 @@ def rest_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(internal_error(exc), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, UpstreamError):
         return Response(body, status=status.HTTP_502_BAD_GATEWAY)
+    if isinstance(exc, Conflict):  # whatever its own code says (NO_ACTIVE_RUN, ...)
+        return Response(body, status=status.HTTP_409_CONFLICT)
     return Response(body, status=_SERVICE_STATUS.get(body["code"], status.HTTP_400_BAD_REQUEST))

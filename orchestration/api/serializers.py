@@ -55,6 +55,9 @@ class OrchestrationDetailSerializer(OrchestrationSerializer):
 class StartSerializer(serializers.Serializer[None]):
     issue_key = serializers.CharField(max_length=64)
     auto_proceed = serializers.BooleanField(default=False)
+    site = serializers.CharField(
+        required=False, allow_blank=True, help_text="Site id or name, when several sites hold the key"
+    )
 
 
 class CommentSerializer(serializers.Serializer[None]):

@@ -72,7 +72,10 @@ class OrchestrationViewSet(viewsets.ReadOnlyModelViewSet[Orchestration]):
         return self._operate(
             request,
             lambda actor: controls.orchestration_start(
-                issue_key=data["issue_key"], auto_proceed=data["auto_proceed"], actor=actor
+                issue_key=data["issue_key"],
+                site=data.get("site") or None,
+                auto_proceed=data["auto_proceed"],
+                actor=actor,
             ),
             created=True,
         )

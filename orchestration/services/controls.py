@@ -18,11 +18,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from core.errors import AlreadyExists, Conflict, NotFound
 from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase, Status
 from orchestration.policy import next_after
 from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
 from sync.models import Issue
+from sync.selectors import key_ambiguous, site_by_ref
 
 
 @dataclass(frozen=True)
@@ -48,23 +49,28 @@ def _get(orchestration_id: int) -> Orchestration:
     return orchestration
 
 
-def _issue(issue_key: str) -> Issue:
-    matches = list(Issue.live.select_related("project").filter(key=issue_key.strip().upper())[:2])
+def _issue(issue_key: str, site: str | None) -> Issue:
+    matching = Issue.live.select_related("project").filter(key=issue_key.strip().upper())
+    if site:
+        matching = matching.filter(site=site_by_ref(ref=site))
+    matches = list(matching[:2])
     if not matches:
         raise NotFound(
-            f"No synced issue '{issue_key}'",
+            f"No synced issue '{issue_key}'" + (f" on site '{site}'" if site else ""),
             field="issueKey",
             advice="Register its project and sync it first (manage.py sync_project KEY --wait)",
         )
     if len(matches) > 1:
-        raise InvalidInput(f"'{issue_key}' exists on several Jira sites", field="issueKey")
+        site_ids = matching.values_list("site_id", flat=True)
+        raise key_ambiguous(what="Issue", key=issue_key, site_ids=site_ids, field="issueKey")
     return matches[0]
 
 
 def orchestration_start(
-    *, issue_key: str, auto_proceed: bool = False, actor: str = ""
+    *, issue_key: str, site: str | None = None, auto_proceed: bool = False, actor: str = ""
 ) -> OrchestrationControlResult:
-    issue = _issue(issue_key)
+    """Start the workflow on a synced issue; ``site`` (id or name) picks one when several hold the key."""
+    issue = _issue(issue_key, site)
     try:
         with transaction.atomic():
             orchestration = Orchestration.objects.create(

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from core.errors import ServiceError
 from core.interfaces.fields import serializer_fields
 from sync import fieldmaps, selectors
-from sync.admin.console import actor, cron_html, operate
+from sync.admin.console import actor, cancel_run, cron_html, operate
 from sync.models import Project, SyncJob, SyncRun
 from sync.permissions import can_operate_sync
 from sync.services import controls, schedules
@@ -70,7 +70,7 @@ class SyncJobAdmin(admin.ModelAdmin):
         if name not in ("id", "workflow_id", "workflow_run_id", "schedule_id", "periodic_task_id")
     ]
     exclude = ["periodic_task"]
-    actions = ["start", "start_full", "pause", "resume", "trigger"]
+    actions = ["start", "start_full", "pause", "resume", "trigger", "cancel"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
         return (
@@ -171,6 +171,10 @@ class SyncJobAdmin(admin.ModelAdmin):
                 p, controls.sync_trigger(project=p, actor=actor(request), trigger=SyncRun.Trigger.ADMIN)
             ),
         )
+
+    @admin.action(description="Cancel the running sync", permissions=["operate"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        self._each(request, queryset, lambda p: cancel_run(request, project=p))
 
     @staticmethod
     def _reschedule(project: Project, cron: str, actor: str) -> str:

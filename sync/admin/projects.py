@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,9 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.interfaces.errors import error_text
-from sync.admin.console import actor, cron_html, operate
+from sync.admin.console import actor, cancel_run, cron_html, operate
 from sync.jira.errors import JiraError
 from sync.models import Project, ProjectTrackedUser, SyncJob, SyncLog, SyncRun, SyncState
+from sync.permissions import can_operate_sync
 from sync.services import controls, sites
 
 RECENT_RUNS = 10
@@ -35,9 +38,18 @@ class ProjectAdmin(admin.ModelAdmin):
     list_select_related = ["site", "sync_job"]
     fields = ["site", "key", "jira_id", "name", "schedule", "tracked", "states", "recent_runs"]
     readonly_fields = ["site", "key", "jira_id", "name", "schedule", "tracked", "states", "recent_runs"]
+    actions = ["cancel_sync"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # registering checks the key against Jira: `manage.py jira_project add`
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return can_operate_sync(request.user)
+
+    @admin.action(description="Cancel the running sync", permissions=["operate"])
+    def cancel_sync(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        for project in queryset.select_related("site"):
+            operate(request, partial(cancel_run, request, project=project))
 
     @admin.display(description="status")
     def status(self, project: Project) -> str:

@@ -8,14 +8,20 @@ through the controls only (the SyncJob actions and the reschedule page, GraphQL,
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django_celery_beat import admin as beat_admin  # registers beat's admins first, whatever the app order
 from django_celery_beat import models as beat
 
 from core.interfaces.admin import ReadOnlyAdmin
 from core.interfaces.fields import model_fields
 from sync import fieldmaps
+from sync.admin.console import cancel_run, operate
 from sync.models import IssueChange, SyncLog, SyncRun, SyncState, WebhookEvent
+from sync.permissions import can_operate_sync
 
 
 @admin.register(SyncState)
@@ -40,9 +46,18 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "error_code",
         "created_at",
     ]
-    list_filter = ["status", "trigger"]
+    list_filter = ["status", "trigger", "error_code"]
     list_select_related = ["project"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
+    actions = ["cancel"]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return can_operate_sync(request.user)
+
+    @admin.action(description="Cancel the running sync", permissions=["operate"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        for run in queryset.select_related("project__site"):
+            operate(request, partial(cancel_run, request, run=run), prefix=f"Run {run.id}: ")
 
 
 @admin.register(SyncLog)

@@ -176,6 +176,10 @@ class PauseInput(serializers.Serializer[dict[str, Any]]):
     note = serializers.CharField(default="", allow_blank=True)
 
 
+class CancelInput(serializers.Serializer[dict[str, Any]]):
+    note = serializers.CharField(default="", allow_blank=True, help_text="Why, for the trail")
+
+
 class RescheduleInput(serializers.Serializer[dict[str, Any]]):
     cron = serializers.CharField(help_text="5 fields: minute hour day-of-month month day-of-week")
 

@@ -142,7 +142,16 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
         """Stop tracking accounts; ``purge`` also deletes their issues no tracked account keeps."""
         return self.operate(request, controls.tracked_users_remove, s.TrackedUsersRemoveInput)
 
+    @extend_schema(request=s.CancelInput, responses=_CONTROL)
+    @action(detail=True, methods=["post"], permission_classes=_OPERATE)
+    def cancel(self, request: Request, key: str) -> Response:
+        """Cancel the queued or running sync at its next step boundary (409 when none is open)."""
+        return self.operate(request, controls.sync_cancel, s.CancelInput)
 
+
+_SITE = OpenApiParameter(
+    "site", str, description="Site id or name; needed when the key is registered on several sites"
+)
 _LIMIT = OpenApiParameter("limit", int, description=f"1 to {selectors.MAX_TRAIL_LIMIT}, default 20")
 _LEVEL = OpenApiParameter(
     "level", str, enum=models.SyncLog.Level.values, description="Only lines of exactly this level"
@@ -161,11 +170,12 @@ class ProjectViewSet(ProjectControlsMixin):
         return selectors.projects_list()
 
     def get_object(self) -> models.Project:
-        return sites.project_get(key_or_id=self.kwargs["key"])
+        return sites.project_get(key_or_id=self.kwargs["key"], site=_site(self.request))
 
     def list(self, request: Request) -> Response:
         return Response(s.ProjectSerializer(self.get_queryset(), many=True).data)
 
+    @extend_schema(parameters=[_SITE])
     def retrieve(self, request: Request, key: str) -> Response:
         project = self.get_queryset().get(id=self.get_object().id)
         return Response(s.ProjectSerializer(project).data)
@@ -223,6 +233,11 @@ class ProjectViewSet(ProjectControlsMixin):
         return Response(s.SyncLogSerializer(logs, many=True).data)
 
 
+def _site(request: Request) -> str | None:
+    """The ``?site=`` that picks one of several sites holding the same key (any action, GET or POST)."""
+    return request.query_params.get("site") or None
+
+
 def _limit(request: Request) -> int | None:
     query = s.LimitInput(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -237,18 +252,23 @@ class IssueViewSet(viewsets.GenericViewSet[models.Issue]):
     lookup_field = "key"
     lookup_value_regex = "[^/]+"
 
+    @extend_schema(parameters=[_SITE])
     @cached_read
     def retrieve(self, request: Request, key: str) -> Response:
-        issue = selectors.issue_by_key(key=key, includes=selectors.IssueIncludes(parent=False))
+        issue = selectors.issue_by_key(
+            key=key, site=_site(request), includes=selectors.IssueIncludes(parent=False), site_field="site"
+        )
         return Response(s.IssueDetailSerializer(issue).data)
 
+    @extend_schema(parameters=[_SITE])
     @action(detail=True, serializer_class=s.IssueHistorySerializer)
     def history(self, request: Request, key: str) -> Response:
         """The issue's changelog (oldest first) and the time it spent in each status."""
         only_history = selectors.IssueIncludes(
             people=False, sprints=False, comments=False, worklogs=False, parent=False, history=True
         )
-        return Response(s.IssueHistorySerializer(selectors.issue_by_key(key=key, includes=only_history)).data)
+        issue = selectors.issue_by_key(key=key, site=_site(request), includes=only_history, site_field="site")
+        return Response(s.IssueHistorySerializer(issue).data)
 
 
 class SprintViewSet(viewsets.GenericViewSet[models.Sprint]):

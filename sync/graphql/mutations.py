@@ -10,7 +10,7 @@ import graphene
 from core.errors import PermissionDenied
 from core.interfaces.graphql import Error, control_payload
 from sync import models, selectors
-from sync.graphql.queries import project_arg
+from sync.graphql.queries import project_arg, site_arg
 from sync.graphql.types import SyncJob, SyncRun
 from sync.permissions import OPERATE_SYNC_DENIED, can_operate_sync
 from sync.services import controls
@@ -41,6 +41,7 @@ def control(
     info: graphene.ResolveInfo,
     project_id: str,
     act: Callable[[models.Project, str], controls.SyncControlResult],
+    site_id: str | None = None,
 ) -> SyncControlPayload:
     """Check the permission, find the project, run one control, and render its result or typed error."""
     return control_payload(
@@ -48,7 +49,7 @@ def control(
         SyncControlPayload,
         may_operate=can_operate_sync,
         denied=PermissionDenied(OPERATE_SYNC_DENIED),
-        call=lambda actor: act(project_arg(project_id, "projectId"), actor),
+        call=lambda actor: act(project_arg(project_id, "projectId", site_id), actor),
         render=_render,
         argument_names=_ARGUMENT_NAMES,
     )
@@ -67,10 +68,18 @@ class ControlMutation(graphene.Mutation):
 
     @classmethod
     def mutate(
-        cls, root: None, info: graphene.ResolveInfo, project_id: str, **arguments: Any
+        cls,
+        root: None,
+        info: graphene.ResolveInfo,
+        project_id: str,
+        site_id: str | None = None,
+        **arguments: Any,
     ) -> SyncControlPayload:
         return control(
-            info, project_id, lambda p, actor: cls.service(project=p, actor=actor, **cls.fixed, **arguments)
+            info,
+            project_id,
+            lambda p, actor: cls.service(project=p, actor=actor, **cls.fixed, **arguments),
+            site_id,
         )
 
 
@@ -86,6 +95,7 @@ class StartProjectSync(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         full = graphene.Boolean(default_value=False)
 
     service = staticmethod(controls.sync_start)
@@ -97,6 +107,7 @@ class PauseProjectSync(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         note = graphene.String(default_value="")
 
     service = staticmethod(controls.sync_pause)
@@ -107,6 +118,7 @@ class ResumeProjectSync(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
 
     service = staticmethod(controls.sync_resume)
 
@@ -116,6 +128,7 @@ class RescheduleProjectSync(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         cron = graphene.String(required=True)
 
     service = staticmethod(controls.sync_reschedule)
@@ -126,6 +139,7 @@ class TriggerProjectSync(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         full = graphene.Boolean(default_value=False)
         account_ids = graphene.List(graphene.NonNull(graphene.String), default_value=[])
 
@@ -138,6 +152,7 @@ class AddTrackedUsers(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         account_ids = _account_ids()
 
     service = staticmethod(controls.tracked_users_add)
@@ -148,10 +163,23 @@ class RemoveTrackedUsers(ControlMutation):
 
     class Arguments:
         project_id = graphene.ID(required=True)
+        site_id = site_arg()
         account_ids = _account_ids()
         purge = graphene.Boolean(default_value=False)
 
     service = staticmethod(controls.tracked_users_remove)
+
+
+class CancelProjectSync(ControlMutation):
+    """Cancel the project's queued or running sync: it ends CANCELLED at its next step boundary, keeping
+    the batches it committed; no cursor moves."""
+
+    class Arguments:
+        project_id = graphene.ID(required=True)
+        site_id = site_arg()
+        note = graphene.String(default_value="")
+
+    service = staticmethod(controls.sync_cancel)
 
 
 class Mutation(graphene.ObjectType):
@@ -162,3 +190,4 @@ class Mutation(graphene.ObjectType):
     trigger_project_sync = TriggerProjectSync.Field()
     add_tracked_users = AddTrackedUsers.Field()
     remove_tracked_users = RemoveTrackedUsers.Field()
+    cancel_project_sync = CancelProjectSync.Field()

@@ -26,13 +26,18 @@ from sync.graphql.types import (
 from sync.services import discovery, sites
 
 
-def project_arg(ref: str, argument: str) -> models.Project:
-    """The project named by a key or Jira id; a lookup error names the GraphQL argument."""
+def project_arg(ref: str, argument: str, site_id: str | None = None) -> models.Project:
+    """The project named by a key or Jira id (on site ``site_id``, an id or name, when given); a lookup
+    error names the GraphQL argument."""
     try:
-        return sites.project_get(key_or_id=ref)
+        return sites.project_get(key_or_id=ref, site=site_id, field=argument, site_field="siteId")
     except ServiceError as exc:
-        exc.field = argument
+        exc.field = exc.field if exc.field == "siteId" else argument
         raise
+
+
+def site_arg() -> graphene.ID:
+    return graphene.ID(description="Site id or name: needed when the key is registered on several sites.")
 
 
 def _page_size(first: int) -> int:
@@ -58,6 +63,7 @@ class Query(graphene.ObjectType):
         IssueConnection,
         required=True,
         project_key=graphene.String(required=True, description="Project key or Jira id."),
+        site_id=site_arg(),
         updated_since=graphene.DateTime(),
         assignee=graphene.String(description="accountId"),
         status=graphene.String(description="Status name"),
@@ -65,7 +71,7 @@ class Query(graphene.ObjectType):
         first=graphene.Int(default_value=50, description="1 to 100"),
         after=graphene.String(),
     )
-    issue = graphene.Field(Issue, key=graphene.String(required=True))
+    issue = graphene.Field(Issue, key=graphene.String(required=True), site_id=site_arg())
     sprint_scope_changes = graphene.List(
         graphene.NonNull(SprintScopeChange),
         required=True,
@@ -74,25 +80,35 @@ class Query(graphene.ObjectType):
     )
     projects = graphene.List(graphene.NonNull(Project), required=True)
     sprints = graphene.List(
-        graphene.NonNull(Sprint), required=True, project_key=graphene.String(required=True)
+        graphene.NonNull(Sprint),
+        required=True,
+        project_key=graphene.String(required=True),
+        site_id=site_arg(),
     )
-    users = graphene.List(graphene.NonNull(User), required=True, project_key=graphene.String(required=True))
+    users = graphene.List(
+        graphene.NonNull(User), required=True, project_key=graphene.String(required=True), site_id=site_arg()
+    )
     tracked_users = graphene.List(
-        graphene.NonNull(User), required=True, project_id=graphene.ID(required=True)
+        graphene.NonNull(User), required=True, project_id=graphene.ID(required=True), site_id=site_arg()
     )
-    sync_job = graphene.Field(SyncJob, project_id=graphene.ID(required=True))
+    sync_job = graphene.Field(SyncJob, project_id=graphene.ID(required=True), site_id=site_arg())
     sync_states = graphene.List(
-        graphene.NonNull(SyncState), required=True, project_id=graphene.ID(required=True)
+        graphene.NonNull(SyncState), required=True, project_id=graphene.ID(required=True), site_id=site_arg()
     )
     sync_logs = graphene.List(
         graphene.NonNull(SyncLog),
         required=True,
         project_id=graphene.ID(required=True),
+        site_id=site_arg(),
         limit=graphene.Int(),
         level=graphene.String(description="Only lines of exactly this level: DEBUG, INFO, WARNING or ERROR."),
     )
     sync_runs = graphene.List(
-        graphene.NonNull(SyncRun), required=True, project_id=graphene.ID(required=True), limit=graphene.Int()
+        graphene.NonNull(SyncRun),
+        required=True,
+        project_id=graphene.ID(required=True),
+        site_id=site_arg(),
+        limit=graphene.Int(),
     )
     jira_project_options = graphene.List(
         graphene.NonNull(JiraProjectOption),
@@ -103,6 +119,7 @@ class Query(graphene.ObjectType):
         graphene.NonNull(JiraUserOption),
         required=True,
         project_id=graphene.ID(description="Omitted: the one project registered."),
+        site_id=site_arg(),
     )
 
     @staticmethod
@@ -111,6 +128,7 @@ class Query(graphene.ObjectType):
         info: graphene.ResolveInfo,
         *,
         project_key: str,
+        site_id: str | None = None,
         first: int = 50,
         after: str | None = None,
         updated_since: Any = None,
@@ -124,7 +142,7 @@ class Query(graphene.ObjectType):
             status=status or "",
             sprint_id=_sprint_id(sprint_id),
         )
-        project = project_arg(project_key, "projectKey")
+        project = project_arg(project_key, "projectKey", site_id)
         return IssuePage(
             selectors.issue_queryset(project=project, filters=filters),
             first=_page_size(first),
@@ -133,8 +151,12 @@ class Query(graphene.ObjectType):
         )
 
     @staticmethod
-    def resolve_issue(root: None, info: graphene.ResolveInfo, key: str) -> models.Issue:
-        return selectors.issue_by_key(key=key, includes=includes(info, []), parents=parents(info, []))
+    def resolve_issue(
+        root: None, info: graphene.ResolveInfo, key: str, site_id: str | None = None
+    ) -> models.Issue:
+        return selectors.issue_by_key(
+            key=key, site=site_id, includes=includes(info, []), parents=parents(info, [])
+        )
 
     @staticmethod
     def resolve_sprint_scope_changes(
@@ -152,40 +174,58 @@ class Query(graphene.ObjectType):
         return selectors.projects_list()
 
     @staticmethod
-    def resolve_sprints(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_sprints(project=project_arg(project_key, "projectKey"))
+    def resolve_sprints(
+        root: None, info: graphene.ResolveInfo, project_key: str, site_id: str | None = None
+    ) -> Any:
+        return selectors.project_sprints(project=project_arg(project_key, "projectKey", site_id))
 
     @staticmethod
-    def resolve_users(root: None, info: graphene.ResolveInfo, project_key: str) -> Any:
-        return selectors.project_users(project=project_arg(project_key, "projectKey"))
+    def resolve_users(
+        root: None, info: graphene.ResolveInfo, project_key: str, site_id: str | None = None
+    ) -> Any:
+        return selectors.project_users(project=project_arg(project_key, "projectKey", site_id))
 
     @staticmethod
-    def resolve_tracked_users(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.tracked_users(project=project_arg(project_id, "projectId"))
+    def resolve_tracked_users(
+        root: None, info: graphene.ResolveInfo, project_id: str, site_id: str | None = None
+    ) -> Any:
+        return selectors.tracked_users(project=project_arg(project_id, "projectId", site_id))
 
     @staticmethod
-    def resolve_sync_job(root: None, info: graphene.ResolveInfo, project_id: str) -> models.SyncJob:
-        return selectors.sync_job_get(project=project_arg(project_id, "projectId"))
+    def resolve_sync_job(
+        root: None, info: graphene.ResolveInfo, project_id: str, site_id: str | None = None
+    ) -> models.SyncJob:
+        return selectors.sync_job_get(project=project_arg(project_id, "projectId", site_id))
 
     @staticmethod
-    def resolve_sync_states(root: None, info: graphene.ResolveInfo, project_id: str) -> Any:
-        return selectors.sync_states(project=project_arg(project_id, "projectId"))
+    def resolve_sync_states(
+        root: None, info: graphene.ResolveInfo, project_id: str, site_id: str | None = None
+    ) -> Any:
+        return selectors.sync_states(project=project_arg(project_id, "projectId", site_id))
 
     @staticmethod
     def resolve_sync_logs(
         root: None,
         info: graphene.ResolveInfo,
+        *,
         project_id: str,
+        site_id: str | None = None,
         limit: int | None = None,
         level: str | None = None,
     ) -> Any:
-        return selectors.sync_logs(project=project_arg(project_id, "projectId"), limit=limit, level=level)
+        return selectors.sync_logs(
+            project=project_arg(project_id, "projectId", site_id), limit=limit, level=level
+        )
 
     @staticmethod
     def resolve_sync_runs(
-        root: None, info: graphene.ResolveInfo, project_id: str, limit: int | None = None
+        root: None,
+        info: graphene.ResolveInfo,
+        project_id: str,
+        site_id: str | None = None,
+        limit: int | None = None,
     ) -> Any:
-        return selectors.sync_runs(project=project_arg(project_id, "projectId"), limit=limit)
+        return selectors.sync_runs(project=project_arg(project_id, "projectId", site_id), limit=limit)
 
     @staticmethod
     def resolve_jira_project_options(
@@ -195,7 +235,9 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_jira_project_user_options(
-        root: None, info: graphene.ResolveInfo, project_id: str | None = None
+        root: None, info: graphene.ResolveInfo, project_id: str | None = None, site_id: str | None = None
     ) -> list[discovery.JiraUserOption]:
-        project = selectors.project_only() if project_id is None else project_arg(project_id, "projectId")
+        project = (
+            selectors.project_only() if project_id is None else project_arg(project_id, "projectId", site_id)
+        )
         return discovery.jira_project_user_options(project=project)

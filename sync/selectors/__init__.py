@@ -39,6 +39,8 @@ from sync.selectors.issues import (
     project_live_issues,
 )
 from sync.selectors.projects import (
+    AMBIGUOUS,
+    key_ambiguous,
     project_only,
     project_sprints,
     project_users,
@@ -60,6 +62,7 @@ from sync.selectors.trail import (
 )
 
 __all__ = [
+    "AMBIGUOUS",
     "CHANGE_ORDER",
     "MAX_PAGE_SIZE",
     "MAX_TRAIL_LIMIT",
@@ -83,6 +86,7 @@ __all__ = [
     "issue_worklogs",
     "issues_export",
     "issues_with_details",
+    "key_ambiguous",
     "project_live_issues",
     "project_only",
     "project_sprints",

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from sync.models import Comment, Issue, IssueChange, JiraUser, Project, Sprint, Worklog
+from sync.selectors.projects import key_ambiguous, site_by_ref
 
 MAX_PAGE_SIZE = 100
 CHANGE_ORDER = ("created", "history_id", "item_index")
@@ -180,15 +181,24 @@ def issue_current_sprint(*, issue: Issue) -> Sprint | None:
 
 
 def issue_by_key(
-    *, key: str, includes: IssueIncludes = IssueIncludes(), parents: IssueIncludes | None = None
+    *,
+    key: str,
+    site: str | None = None,
+    includes: IssueIncludes = IssueIncludes(),
+    parents: IssueIncludes | None = None,
+    site_field: str = "siteId",
 ) -> Issue:
-    issues = issue_rows(
-        issues=Issue.live.filter(key=key.strip().upper()), includes=includes, limit=2, parents=parents
-    )
+    """A synced issue by key, on ``site`` (id or name) when given; a key several sites hold needs one."""
+    matching = Issue.live.filter(key=key.strip().upper())
+    if site:
+        matching = matching.filter(site=site_by_ref(ref=site, field=site_field))
+    issues = issue_rows(issues=matching, includes=includes, limit=2, parents=parents)
     if not issues:
-        raise NotFound(f"No synced issue '{key}'", field="key")
+        where = f" on site '{site}'" if site else ""
+        raise NotFound(f"No synced issue '{key}'{where}", field="key")
     if len(issues) > 1:
-        raise InvalidInput(f"'{key}' exists on several sites", field="key")
+        site_ids = matching.values_list("site_id", flat=True)
+        raise key_ambiguous(what="Issue", key=key, site_ids=site_ids, field="key")
     return issues[0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -36,16 +37,35 @@ def tracked_users(*, project: Project) -> QuerySet[JiraUser]:
     )
 
 
-def site_by_ref(*, ref: str | None) -> JiraSite:
+def site_by_ref(*, ref: str | None, field: str = "siteId") -> JiraSite:
     """A site by its database id or its name; none named: the one site registered (the spec's
     jiraProjectOptions takes no site)."""
     if ref is None:
-        return _the_only(JiraSite.objects.order_by("id")[:2], what="site", field="siteId")
+        return _the_only(JiraSite.objects.order_by("id")[:2], what="site", field=field)
     lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
     try:
         return JiraSite.objects.get(**lookup)
     except JiraSite.DoesNotExist:
-        raise NotFound(f"No site '{ref}'", field="siteId") from None
+        raise NotFound(f"No site '{ref}'", field=field) from None
+
+
+AMBIGUOUS = "AMBIGUOUS"
+
+
+def key_ambiguous(*, what: str, key: str, site_ids: Iterable[int], field: str) -> InvalidInput:
+    """The error for a key (or Jira id) several sites share: it names them and how to pick one."""
+    named = ", ".join(
+        f"{name} (id {site_id})"
+        for site_id, name in JiraSite.objects.filter(id__in=set(site_ids))
+        .order_by("name")
+        .values_list("id", "name")
+    )
+    return InvalidInput(
+        f"{what} '{key}' exists on several sites: {named}",
+        code=AMBIGUOUS,
+        field=field,
+        advice="Name the site by id or name: siteId in GraphQL, ?site= in REST, --site in commands.",
+    )
 
 
 def project_only() -> Project:

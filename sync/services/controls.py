@@ -1,5 +1,5 @@
-"""The one way to steer a project's sync: start, pause, resume, reschedule, trigger, tracked users, and
-telemetry's back-off cron. Admin, GraphQL, REST, commands and telemetry all call these functions.
+"""The one way to steer a project's sync: start, pause, resume, reschedule, trigger, cancel, tracked users,
+and telemetry's back-off cron. Admin, GraphQL, REST, commands and telemetry all call these functions.
 
 Each control is one transaction: the SyncJob row is locked, changed, the beat entry re-installed
 (schedules.schedule_install), and a SyncLog line records who did what. Controls that start runs or resume the
@@ -312,6 +312,24 @@ def tracked_users_set(
             added=backfill.added,
         )
     return result
+
+
+def sync_cancel(
+    *, project: Project | None = None, run: SyncRun | None = None, actor: str = "", note: str = ""
+) -> SyncControlResult:
+    """Cancel the project's queued or running sync (or this run): it ends CANCELLED, with who cancelled
+    it, at its next step boundary; batches it committed stay and no cursor moves, so the next run starts
+    from the same cursors. The schedule is unchanged. Conflict when no run is open."""
+    if run is not None:
+        project = run.project
+    if project is None:
+        raise InvalidInput("Give the project or the run to cancel", field="project")
+    with transaction.atomic():
+        job = _locked_job(project)  # serialises with the project's other controls
+        cancelled = runs.cancel_request(
+            project=project, run_id=None if run is None else run.id, actor=actor, note=note
+        )
+    return SyncControlResult(project, "cancel", job, run=cancelled, run_created=False)
 
 
 def effective_cron_set(*, project: Project, cron: str | None, reason: str) -> SyncJob:

@@ -72,6 +72,12 @@ def execute_step(run_id: int, seq: int) -> None:
         logger.info("sync run %s step %s: duplicate or stale delivery, nothing to do", run_id, seq)
         return
     run, token = claimed
+    # Checked before the step starts, so no batch is ever cut in half; the operator's cancel wins over a
+    # pause and over the poison verdict.
+    if runs.cancel_requested(run):
+        if not runs.cancel(run, token):
+            logger.warning("sync run %s lost its lease before it could be cancelled", run_id)
+        return
     if run.attempt > settings.SYNC_RUN_MAX_ATTEMPTS:
         runs.fail(
             run,

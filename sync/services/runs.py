@@ -16,10 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, Value, When
+from django.db.models import Case, DateTimeField, F, PositiveIntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core import leases
+from core.errors import Conflict
 from core.publish import publish_after_commit
 from sync import task_names
 from sync.models import (
@@ -246,17 +247,14 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
     """Terminal failure: nothing committed is undone and no cursor moves."""
     now = timezone.now()
     with transaction.atomic():
-        query = SyncRun.objects.filter(id=run.id, status__in=ACTIVE_RUN_STATUSES)
-        if token is not None:
-            query = query.filter(lease_token=token)
-        if not query.update(
+        if not _end(
+            SyncRun.objects.filter(id=run.id, status__in=ACTIVE_RUN_STATUSES),
+            run,
+            token,
+            now,
             status=RunStatus.FAILED,
-            lease_token="",
-            lease_expires_at=None,
             error_code=code,
             error_message=message[:2000],
-            finished_at=now,
-            duration_ms=_duration_ms(run, now),
             counts=run.counts,
             http_requests=run.http_requests,
             request_total=run.request_total,
@@ -268,6 +266,27 @@ def fail(run: SyncRun, token: str | None, *, code: str, message: str, details: d
         )
         _job_after_run(run, now, error_code=code)
         log(run, SyncLog.Level.ERROR, message, **{**details, "code": code})
+
+
+def _end(query: QuerySet[SyncRun], run: SyncRun, token: str | None, now: datetime, **changes: Any) -> bool:
+    """The terminal UPDATE: lease released, finish time and duration set, fenced on ``token`` if given."""
+    if token is not None:
+        query = query.filter(lease_token=token)
+    return bool(
+        query.update(
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=now,
+            duration_ms=_duration_ms(run, now),
+            **changes,
+        )
+    )
+
+
+def _states_idle(run: SyncRun) -> None:
+    SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
+        status=SyncState.Status.IDLE
+    )
 
 
 PAUSED = "PAUSED"
@@ -290,9 +309,7 @@ def park(run: SyncRun, token: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         release(run, token, status=RunStatus.CANCELLED, error_code=PAUSED, finished_at=now)
-        SyncState.objects.filter(project_id=run.project_id, status=SyncState.Status.RUNNING).update(
-            status=SyncState.Status.IDLE
-        )
+        _states_idle(run)
         log(
             run,
             SyncLog.Level.INFO,
@@ -338,6 +355,83 @@ def continue_parked(*, project: Project) -> SyncRun | None:
     except IntegrityError:  # a run is already active (a manual trigger): it covers the window instead
         return None
     return run
+
+
+CANCELLED = "CANCELLED"
+
+
+def cancel_request(*, project: Project, run_id: int | None, actor: str, note: str) -> SyncRun:
+    """Ask the project's active run (or run ``run_id``) to stop; call inside a transaction.
+
+    The run row is locked, so no step can claim it meanwhile. A run no worker holds (queued, between
+    steps, waiting for a retry, or whose worker died) ends CANCELLED at once; its pending message then
+    finds it terminal and does nothing. A run a worker is in lets that step commit whole, and the engine
+    ends it at the next step boundary (``cancel_requested``). A run a pause parked is cancelled too, so
+    resuming does not continue it. Conflict when there is nothing to cancel.
+    """
+    runs = SyncRun.objects.select_for_update().filter(project=project)
+    if run_id is not None:
+        runs = runs.filter(id=run_id)
+    run = runs.filter(status__in=ACTIVE_RUN_STATUSES).first()
+    if run is None:
+        latest = runs.order_by("-id").first()
+        if latest is not None and latest.status == RunStatus.CANCELLED and latest.error_code == PAUSED:
+            run = latest
+    if run is None:
+        subject = f"Run {run_id} of project {project.key}" if run_id is not None else f"Project {project.key}"
+        raise Conflict(
+            f"{subject} has no queued or running sync to cancel",
+            code="NO_ACTIVE_RUN",
+            field="run" if run_id is not None else "project",
+            advice="Only a queued or running sync (or one a pause stopped) can be cancelled.",
+        )
+    if run.cancel_requested_at is not None and not run.is_terminal:
+        return run  # asked already; the first request's actor stays on record
+    now = timezone.now()
+    run.cancel_requested_at, run.cancelled_by, run.cancel_note = now, actor, note
+    run.save(update_fields=["cancel_requested_at", "cancelled_by", "cancel_note"])
+    if run.is_terminal or not run.lease_token or (run.lease_expires_at and run.lease_expires_at < now):
+        cancel(run, None)
+    else:
+        log(
+            run,
+            SyncLog.Level.INFO,
+            f"Cancel requested by {actor or 'unknown'}; the run stops after step '{run.step}'",
+            code=CANCELLED,
+            actor=actor,
+        )
+    run.refresh_from_db()
+    return run
+
+
+def cancel_requested(run: SyncRun) -> bool:
+    return run.cancel_requested_at is not None
+
+
+def cancel(run: SyncRun, token: str | None) -> bool:
+    """End a run CANCELLED between steps: every committed batch stays and no cursor moves (only a run's
+    success moves them). Neither a failure nor a success for the job or telemetry's back-off. False when
+    ``token`` no longer holds the run (another delivery took it over and will cancel it)."""
+    now = timezone.now()
+    who = run.cancelled_by or "unknown"
+    message = f"Cancelled by {who}" + (f": {run.cancel_note}" if run.cancel_note else "")
+    with transaction.atomic():
+        query = SyncRun.objects.filter(id=run.id)
+        if not _end(
+            query, run, token, now, status=RunStatus.CANCELLED, error_code=CANCELLED, error_message=message
+        ):
+            return False
+        _states_idle(run)
+        log(
+            run,
+            SyncLog.Level.INFO,
+            f"{message}, before step '{run.step}' ({run.issues_done} issues done); "
+            "committed batches stay, no cursor moved",
+            code=CANCELLED,
+            actor=run.cancelled_by,
+            step=run.step,
+        )
+    return True
 
 
 def _job_after_run(run: SyncRun, now: datetime, *, error_code: str) -> None:

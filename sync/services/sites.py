@@ -26,6 +26,7 @@ from sync.models import (
     SyncJob,
     SyncState,
 )
+from sync.selectors.projects import key_ambiguous, site_by_ref
 from sync.services import schedules
 
 
@@ -98,17 +99,23 @@ def site_get(*, name: str) -> JiraSite:
         raise NotFound(f"No site named '{name}'", field="site") from None
 
 
-def project_get(*, key_or_id: str) -> Project:
+def project_get(
+    *, key_or_id: str, site: str | None = None, field: str = "project", site_field: str = "site"
+) -> Project:
+    """A registered project by key or Jira id, on ``site`` (id or name) when given. Two sites may hold
+    the same key (and, copies of one Jira, the same id): without a site that is an AMBIGUOUS error
+    naming them."""
     lookup = {"jira_id": int(key_or_id)} if key_or_id.isdigit() else {"key": key_or_id.upper()}
-    try:
-        return Project.objects.select_related("site").get(**lookup)
-    except Project.DoesNotExist:
-        raise NotFound(f"No registered project '{key_or_id}'", field="project") from None
-    except Project.MultipleObjectsReturned:
-        raise InvalidInput(
-            f"'{key_or_id}' is registered on several sites; use the Jira project id",
-            field="project",
-        ) from None
+    projects = Project.objects.select_related("site").filter(**lookup)
+    if site:
+        projects = projects.filter(site=site_by_ref(ref=site, field=site_field))
+    found = list(projects[:10])
+    if not found:
+        where = f" on site '{site}'" if site else ""
+        raise NotFound(f"No registered project '{key_or_id}'{where}", field=field)
+    if len(found) > 1:
+        raise key_ambiguous(what="Project", key=key_or_id, site_ids=[p.site_id for p in found], field=field)
+    return found[0]
 
 
 def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: str | None = None) -> Project:

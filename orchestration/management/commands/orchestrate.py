@@ -16,6 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("issue_key", help="Jira issue key, e.g. ALPHA-12")
+        parser.add_argument("--site", help="Site id or name, when several sites hold the key")
         parser.add_argument("--auto-proceed", action="store_true", help="Skip the approval gates")
         parser.add_argument("--wait", action="store_true", help="Print each transition until it ends")
         parser.add_argument("--timeout", type=float, default=3600, help="Seconds --wait waits at most")
@@ -24,7 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
             orchestration = controls.orchestration_start(
-                issue_key=options["issue_key"], auto_proceed=options["auto_proceed"], actor=options["actor"]
+                issue_key=options["issue_key"],
+                site=options["site"],
+                auto_proceed=options["auto_proceed"],
+                actor=options["actor"],
             ).orchestration
         self.stderr.write(f"Started orchestration {orchestration.id} of {orchestration.issue_key}")
         if not options["wait"]:

@@ -22,12 +22,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("key", help="Project key or Jira id")
+        parser.add_argument("--site", help="Site id or name, when the key is registered on several sites")
         parser.add_argument("--entity", choices=sorted(EXPORTERS), default="issues")
         parser.add_argument("--output", default="-", help="File to write, '-' for stdout")
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(key_or_id=options["key"])
+            project = sites.project_get(key_or_id=options["key"], site=options["site"])
         rows = EXPORTERS[options["entity"]](project=project)
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
         try:

@@ -27,9 +27,11 @@ class Command(BaseCommand):
         sub.add_parser("list", help="List registered projects")
         track = sub.add_parser("track", help="Track accounts and backfill their issues (full history)")
         track.add_argument("key", help="Project key or Jira id")
+        track.add_argument("--site", help="Site id or name, when the key is registered on several sites")
         track.add_argument("account_ids", nargs="+", metavar="ACCOUNT_ID")
         untrack = sub.add_parser("untrack", help="Stop syncing these accounts' issues")
         untrack.add_argument("key", help="Project key or Jira id")
+        untrack.add_argument("--site", help="Site id or name, when the key is registered on several sites")
         untrack.add_argument("account_ids", nargs="+", metavar="ACCOUNT_ID")
         untrack.add_argument("--purge", action="store_true", help="Also delete their stored issues")
 
@@ -51,7 +53,7 @@ class Command(BaseCommand):
 
     def _tracking(self, options: dict[str, Any]) -> None:
         with service_errors():
-            project = sites.project_get(key_or_id=options["key"])
+            project = sites.project_get(key_or_id=options["key"], site=options["site"])
             if options["action"] == "untrack":
                 result = controls.tracked_users_remove(
                     project=project,

@@ -18,6 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("key", help="Project key or Jira id")
+        parser.add_argument("--site", help="Site id or name, when the key is registered on several sites")
         parser.add_argument("--full", action="store_true", help="Ignore cursors and re-read everything")
         parser.add_argument(
             "--account-id",
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with service_errors():
-            project = sites.project_get(key_or_id=options["key"])
+            project = sites.project_get(key_or_id=options["key"], site=options["site"])
             # Through the controls, so a site refusing our credentials is refused here as everywhere.
             result = controls.sync_trigger(
                 project=project,

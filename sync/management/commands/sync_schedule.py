@@ -13,6 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("key", help="Project key or Jira id")
+        parser.add_argument("--site", help="Site id or name, when the key is registered on several sites")
         action = parser.add_mutually_exclusive_group(required=True)
         action.add_argument("--pause", action="store_true", help="Stop scheduled runs (triggers still work)")
         action.add_argument("--resume", action="store_true", help="Scheduled runs again, none now")
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = options["actor"]
         with service_errors():
-            project = sites.project_get(key_or_id=options["key"])
+            project = sites.project_get(key_or_id=options["key"], site=options["site"])
             if options["pause"]:
                 result = controls.sync_pause(project=project, note=options["note"], actor=actor)
             elif options["resume"]:

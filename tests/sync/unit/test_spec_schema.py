@@ -63,6 +63,20 @@ EXPECTED_DANGEROUS = {
         "An optional arg siteId on Query.jiraProjectOptions was added.",
         "An optional arg projectId on Query.jiraProjectUserOptions was added.",
         "An optional arg note on Mutation.pauseProjectSync was added.",
+        # A project key may exist on several sites: each operation naming a project can name its site.
+        *(
+            f"An optional arg siteId on {operation} was added."
+            for operation in (
+                "Query.syncStates",
+                "Query.syncLogs",
+                "Query.jiraProjectUserOptions",
+                "Mutation.startProjectSync",
+                "Mutation.pauseProjectSync",
+                "Mutation.resumeProjectSync",
+                "Mutation.rescheduleProjectSync",
+                "Mutation.triggerProjectSync",
+            )
+        ),
     },
     "VALUE_ADDED_TO_ENUM": set(),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from sync.models import ProjectTrackedUser, SyncJob, SyncRun
 from sync.permissions import OPERATORS_GROUP
-from tests.fixtures.sync import wait_for_run
+from tests.fixtures.sync import sync_and_wait, wait_for_run
 from tests.sync.integration.api.conftest import RecordingClient
 
 pytestmark = pytest.mark.integration
@@ -60,6 +61,7 @@ MUTATIONS = [
     'triggerProjectSync(projectId: "ALPHA")',
     'addTrackedUsers(projectId: "ALPHA", accountIds: ["x"])',
     'removeTrackedUsers(projectId: "ALPHA", accountIds: ["x"])',
+    'cancelProjectSync(projectId: "ALPHA")',
 ]
 
 
@@ -75,7 +77,16 @@ def test_mutations_refuse_anonymous_and_read_only_callers(world, anon, reader, c
     assert (job(world.alpha).status, job(world.alpha).cron, SyncRun.objects.count()) == before
 
 
-ACTIONS = ["sync", "start", "pause", "resume", "reschedule", "tracked-users", "tracked-users/remove"]
+ACTIONS = [
+    "sync",
+    "start",
+    "pause",
+    "resume",
+    "reschedule",
+    "tracked-users",
+    "tracked-users/remove",
+    "cancel",
+]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -255,3 +266,58 @@ def test_rest_tracked_users_add_list_remove(world, operator, reader):
     finally:
         removed = post(operator, "/api/projects/BETA/tracked-users/remove/", {"account_ids": [account]})
     assert removed.status_code == 200 and removed.json()["removed"] == 1
+
+
+@pytest.fixture
+def slow_jira(world: Any) -> Iterator[None]:
+    """Searches slow enough that a full run of ALPHA is still going when the test cancels it."""
+    world.fake.latency.set(search_ms=500)
+    yield
+    world.fake.latency.set(search_ms=0)
+    # Later tests read ALPHA's last run: leave a successful one behind, as the world started.
+    assert sync_and_wait(world.alpha, timeout=120).status == "SUCCEEDED"
+
+
+def _running_full_run(client: RecordingClient) -> int:
+    started = post(client, "/api/projects/ALPHA/sync/", {"full": True})
+    assert started.status_code == 202, started.content
+    run_id = int(started.json()["run"]["id"])
+    deadline = time.monotonic() + 30
+    while SyncRun.objects.get(id=run_id).status != "RUNNING":
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.02)
+    return run_id
+
+
+def test_cancel_over_graphql_ends_the_run_cancelled_with_who(world, operator, slow_jira):
+    run_id = _running_full_run(operator)
+
+    done = mutate(operator, 'cancelProjectSync(projectId: "ALPHA", note: "not now")')
+
+    assert done["errors"] == [] and done["runCreated"] is False and int(done["run"]["id"]) == run_id
+    run = wait_for_run(run_id, timeout=60)
+    assert (run.status, run.cancelled_by, run.cancel_note) == ("CANCELLED", "operator", "not now")
+    read = operator.gql(
+        '{ syncRuns(projectId: "ALPHA", limit: 1) { id status errorCode cancelledBy cancelRequestedAt } }'
+    ).json()["data"]["syncRuns"][0]
+    assert read["status"] == "CANCELLED" and read["errorCode"] == "CANCELLED"
+    assert read["cancelledBy"] == "operator" and read["cancelRequestedAt"]
+
+    idle = mutate(operator, 'cancelProjectSync(projectId: "ALPHA")')
+    assert [(e["code"], e["field"]) for e in idle["errors"]] == [("NO_ACTIVE_RUN", "projectId")]
+
+
+def test_cancel_over_rest_is_202_then_409_when_nothing_runs(world, operator, slow_jira):
+    run_id = _running_full_run(operator)
+
+    response = post(operator, "/api/projects/ALPHA/cancel/", {"note": "by REST"})
+
+    assert response.status_code == 202 and response.json()["run"]["id"] == run_id
+    run = wait_for_run(run_id, timeout=60)
+    assert (run.status, run.cancelled_by, run.cancel_note) == ("CANCELLED", "operator", "by REST")
+    listed = operator.get("/api/projects/ALPHA/runs/?limit=1").json()[0]
+    assert listed["status"] == "CANCELLED" and listed["cancelled_by"] == "operator"
+
+    idle = post(operator, "/api/projects/ALPHA/cancel/")
+    assert idle.status_code == 409, idle.content
+    assert (idle.json()["code"], idle.json()["field"]) == ("NO_ACTIVE_RUN", "project")
