@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from sync.jira.client import JiraClient
+from sync.jira.client import JiraClient, Overflow, OverflowItems
 from sync.jira.errors import JiraErrorCode
 from sync.jira.mapping import (
     IssueRecord,
@@ -31,32 +31,62 @@ from sync.services.steps.context import StepContext, scope_jql
 ISSUE_EXPAND = ("changelog",)
 
 
+def complete_overflow_batch(
+    client: JiraClient,
+    records: list[IssueRecord],
+    counts: Counter[str],
+    heartbeat: Callable[[], None] = lambda: None,
+) -> list[tuple[IssueRecord, MalformedPayload]]:
+    """Read what the search page (or issue reads) embedded only in part, for all ``records`` at once
+    (concurrently, see ``sync.jira.endpoints.overflow``), and fill it in: comments, worklogs, changelog.
+    Returns the records whose overflow could not be read as Jira's, with the problem."""
+    wanted = [
+        Overflow(
+            str(record.jira_id),
+            comment_total=None if record.comments_complete else record.comment_total,
+            worklog_total=None if record.worklogs_complete else record.worklog_total,
+            changelog_total=None if record.changelog_complete else record.history_total,
+        )
+        for record in records
+        if not (record.comments_complete and record.worklogs_complete and record.changelog_complete)
+    ]
+    if not wanted:
+        return []
+    found = client.read_overflow(wanted, heartbeat=heartbeat)
+    malformed: list[tuple[IssueRecord, MalformedPayload]] = []
+    for record in records:
+        try:
+            _fill_overflow(record, found, counts)
+        except MalformedPayload as problem:
+            malformed.append((record, problem))
+    return malformed
+
+
 def complete_overflow(
     client: JiraClient,
     record: IssueRecord,
     counts: Counter[str],
     heartbeat: Callable[[], None] = lambda: None,
 ) -> None:
-    """Page what the search page (or issue read) embedded only in part: comments, worklogs, changelog."""
-    if not record.comments_complete:
-        record.comments = [
-            map_comment(c) for page in client.iter_comment_pages(str(record.jira_id)) for c in page
-        ]
+    """One record's overflow (a webhook's refresh); raises ``MalformedPayload`` like ``map_issue``."""
+    for _, problem in complete_overflow_batch(client, [record], counts, heartbeat):
+        raise problem
+
+
+def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[str]) -> None:
+    key = str(record.jira_id)
+    if key in found.comments:
+        record.comments = [map_comment(c) for c in found.comments[key]]
         counts["comment_overflow_issues"] += 1
-        heartbeat()
-    if not record.worklogs_complete:
-        record.worklogs = [
-            map_worklog(w) for page in client.iter_worklog_pages(str(record.jira_id)) for w in page
-        ]
+    if key in found.worklogs:
+        record.worklogs = [map_worklog(w) for w in found.worklogs[key]]
         counts["worklog_overflow_issues"] += 1
-        heartbeat()
-    if not record.changelog_complete:
-        histories = [h for page in client.iter_changelog_pages(str(record.jira_id)) for h in page]
+    if key in found.changelogs:
+        histories = found.changelogs[key]
         record.changes, authors = map_changelog(histories)
         record.users.extend(authors)
         record.history_count = record.history_total = len(histories)
         counts["changelog_overflow_issues"] += 1
-        heartbeat()
 
 
 def step_issues(ctx: StepContext) -> None:
@@ -77,14 +107,19 @@ def step_issues(ctx: StepContext) -> None:
         if str(issue_id or "").isdigit():
             last_id = max(last_id, int(str(issue_id)))
         try:
-            record = map_issue(
-                payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field
+            records.append(
+                map_issue(payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field)
             )
-            complete_overflow(ctx.client, record, ctx.counts, ctx.heartbeat)
         except MalformedPayload as problem:
             ctx.counts["issues_malformed"] += 1
             warnings.append((str(issue_id), str(problem)))
-            continue
+    skipped = complete_overflow_batch(ctx.client, records, ctx.counts, ctx.heartbeat)
+    for record, unreadable in skipped:
+        ctx.counts["issues_malformed"] += 1
+        warnings.append((str(record.jira_id), str(unreadable)))
+    dropped = {id(record) for record, _ in skipped}
+    records = [record for record in records if id(record) not in dropped]
+    for record in records:
         if record.schema_warnings and not schema_logged:
             runs.log(
                 run,
@@ -95,7 +130,6 @@ def step_issues(ctx: StepContext) -> None:
                 problems=record.schema_warnings,
             )
             schema_logged = True
-        records.append(record)
     projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
     done = not page.issues or page.is_last
     next_step = "issues" if not done else ("worklog_feed" if run.window_start else "reconcile")
