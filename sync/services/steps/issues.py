@@ -3,17 +3,33 @@
 Issue pages use ``<scope> AND id > <last id> ORDER BY id``: the cursor is a Jira id, so a resumed run
 continues exactly after the last committed page, and issues created, updated or deleted while the run
 pages cannot shift a position-based page window.
+
+The next page is read ahead: as soon as a page's answer names its last id, the next page's search is sent
+on a second thread while this page's overflow is read and the page stored, and its answer is kept in the
+cache under the run's window and that page's exact search (JQL, fields, size), which is what the next
+step looks up before searching. The cursor still moves only with a committed page, so a redelivered or
+repeated step finds the same key and stores the same page again (a no-op: the store is keyed); the entry
+is dropped when the page it holds is committed, and a missing entry (expired, cache down) just means
+searching. A page read ahead is at most minutes older than one searched, and still read after the run's
+window end: the next run's window covers what changed since, and older data never overwrites newer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import zlib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 
-from sync.jira.client import JiraClient, Overflow, OverflowItems
-from sync.jira.errors import JiraErrorCode
+from sync.jira.client import JiraClient, Overflow, OverflowItems, SearchPage
+from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import (
     IssueRecord,
     MalformedPayload,
@@ -27,8 +43,11 @@ from sync.models import Project, SyncLog
 from sync.services import runs, store
 from sync.services.steps.context import StepContext, scope_jql
 
+logger = logging.getLogger(__name__)
+
 # The changelog rides along with the issue pages: bytes, not requests (only long ones are paged).
 ISSUE_EXPAND = ("changelog",)
+READ_AHEAD_SECONDS = 600  # a page read ahead waits this long for its step (a redelivery included)
 
 
 def complete_overflow_batch(
@@ -90,22 +109,31 @@ def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[st
 
 
 def step_issues(ctx: StepContext) -> None:
+    last_id = int(ctx.run.cursor.get("last_id", 0))
+    page_key = _page_key(ctx, last_id)
+    page = _read_ahead(page_key) or _search(ctx, last_id)()
+    for payload in page.issues:
+        issue_id = payload.get("id") if isinstance(payload, dict) else None
+        if str(issue_id or "").isdigit():
+            last_id = max(last_id, int(str(issue_id)))
+    done = not page.issues or page.is_last
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-read-ahead")
+    try:
+        following = None if done else ahead.submit(_search(ctx, last_id))
+        _store_page(ctx, page, last_id, page_key, following)
+    finally:
+        ahead.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
+
+
+def _store_page(
+    ctx: StepContext, page: SearchPage, last_id: int, page_key: str, following: Future[SearchPage] | None
+) -> None:
     run, site = ctx.run, ctx.project.site
-    last_id = int(run.cursor.get("last_id", 0))
-    jql = scope_jql(run, windowed=True) + (f" AND id > {last_id}" if last_id else "") + " ORDER BY id ASC"
-    page = ctx.client.search_page(
-        jql,
-        fields=search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field),
-        expand=ISSUE_EXPAND,
-        max_results=settings.SYNC_PAGE_SIZE,
-    )
     records: list[IssueRecord] = []
     schema_logged = bool(run.cursor.get("schema_logged"))
     warnings: list[tuple[str, str]] = []
     for payload in page.issues:
         issue_id = payload.get("id") if isinstance(payload, dict) else None
-        if str(issue_id or "").isdigit():
-            last_id = max(last_id, int(str(issue_id)))
         try:
             records.append(
                 map_issue(payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field)
@@ -131,9 +159,13 @@ def step_issues(ctx: StepContext) -> None:
             )
             schema_logged = True
     projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
+    if following is not None:
+        # Kept before this page commits: the commit publishes the step that looks it up.
+        _keep_read_ahead(ctx, last_id, following)
     done = not page.issues or page.is_last
     next_step = "issues" if not done else ("worklog_feed" if run.window_start else "reconcile")
     with ctx.batch():
+        transaction.on_commit(lambda: _forget(page_key))
         ctx.counts.update(
             store.apply_issue_batch(
                 site=site, project=ctx.project, records=records, projects_by_jira_id=projects
@@ -152,3 +184,63 @@ def step_issues(ctx: StepContext) -> None:
             cursor={**run.cursor, "last_id": last_id, "retries": 0, "schema_logged": schema_logged},
             issues_done=run.issues_done + len(page.issues),
         )
+
+
+def _search(ctx: StepContext, last_id: int) -> Callable[[], SearchPage]:
+    """The search of the page after ``last_id``, built here so that calling it (on any thread) is only
+    HTTP: no model is touched off the step's thread."""
+    site = ctx.project.site
+    jql = _page_jql(ctx, last_id)
+    fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
+    size = settings.SYNC_PAGE_SIZE
+    return lambda: ctx.client.search_page(jql, fields=fields, expand=ISSUE_EXPAND, max_results=size)
+
+
+def _page_jql(ctx: StepContext, last_id: int) -> str:
+    after = f" AND id > {last_id}" if last_id else ""
+    return scope_jql(ctx.run, windowed=True) + after + " ORDER BY id ASC"
+
+
+def _page_key(ctx: StepContext, last_id: int) -> str:
+    """The cache key of the page after ``last_id``: the run's project and window end (a paused run's
+    continuation keeps both, so it finds the page its parked run read ahead) and everything the search
+    asks for. Every page under a key was read after that window's end, which is what makes it safe."""
+    run, site = ctx.run, ctx.project.site
+    fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
+    window = run.window_end.isoformat() if run.window_end else f"run {run.id}"
+    search = json.dumps(
+        [window, _page_jql(ctx, last_id), list(fields), ISSUE_EXPAND, settings.SYNC_PAGE_SIZE]
+    )
+    return f"jiraplus:sync:page:{run.project_id}:{hashlib.sha256(search.encode()).hexdigest()[:32]}"
+
+
+def _keep_read_ahead(ctx: StepContext, last_id: int, following: Future[SearchPage]) -> None:
+    try:
+        page = following.result()
+    except JiraError as error:  # the next step searches again and handles it as any failure
+        logger.info("reading the next page ahead failed (%s); the next step searches itself", error.code)
+        return
+    blob = zlib.compress(json.dumps([page.issues, page.next_page_token, page.is_last]).encode(), 1)
+    try:
+        cache.set(_page_key(ctx, last_id), blob, READ_AHEAD_SECONDS)
+    except Exception as exc:  # the cache is an optimisation: without it the next step searches
+        logger.warning("could not keep the page read ahead (%s)", type(exc).__name__)
+
+
+def _read_ahead(key: str) -> SearchPage | None:
+    try:
+        blob = cache.get(key)
+    except Exception as exc:
+        logger.warning("could not read the page read ahead (%s)", type(exc).__name__)
+        return None
+    if not isinstance(blob, bytes):
+        return None
+    issues, token, is_last = json.loads(zlib.decompress(blob))
+    return SearchPage(issues, token, is_last)
+
+
+def _forget(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception as exc:  # it expires by itself
+        logger.warning("could not drop the page read ahead (%s)", type(exc).__name__)
