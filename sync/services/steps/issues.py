@@ -118,9 +118,15 @@ def step_issues(ctx: StepContext) -> None:
             last_id = max(last_id, int(str(issue_id)))
     done = not page.issues or page.is_last
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-read-ahead")
+    following: Future[SearchPage] | None = None
     try:
-        following = None if done else ahead.submit(_search(ctx, last_id))
+        if not done and not _kept(_page_key(ctx, last_id)):  # a retried step's may be there already
+            following = ahead.submit(_search(ctx, last_id))
         _store_page(ctx, page, last_id, page_key, following)
+    except Exception:
+        if following is not None:  # the retry of this step then finds its next page too
+            _keep_read_ahead(ctx, last_id, following)
+        raise
     finally:
         ahead.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
 
@@ -217,8 +223,9 @@ def _page_key(ctx: StepContext, last_id: int) -> str:
 def _keep_read_ahead(ctx: StepContext, last_id: int, following: Future[SearchPage]) -> None:
     try:
         page = following.result()
-    except JiraError as error:  # the next step searches again and handles it as any failure
-        logger.info("reading the next page ahead failed (%s); the next step searches itself", error.code)
+    except Exception as exc:  # the next step searches again and handles it as any failure
+        code = exc.code if isinstance(exc, JiraError) else type(exc).__name__
+        logger.info("reading the next page ahead failed (%s); the next step searches itself", code)
         return
     blob = zlib.compress(json.dumps([page.issues, page.next_page_token, page.is_last]).encode(), 1)
     try:
@@ -237,6 +244,13 @@ def _read_ahead(key: str) -> SearchPage | None:
         return None
     issues, token, is_last = json.loads(zlib.decompress(blob))
     return SearchPage(issues, token, is_last)
+
+
+def _kept(key: str) -> bool:
+    try:
+        return bool(cache.has_key(key))
+    except Exception:  # then read it ahead again: the worst is one search more
+        return False
 
 
 def _forget(key: str) -> None:
