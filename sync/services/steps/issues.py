@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -227,22 +226,23 @@ def _keep_read_ahead(ctx: StepContext, last_id: int, following: Future[SearchPag
         code = exc.code if isinstance(exc, JiraError) else type(exc).__name__
         logger.info("reading the next page ahead failed (%s); the next step searches itself", code)
         return
-    blob = zlib.compress(json.dumps([page.issues, page.next_page_token, page.is_last]).encode(), 1)
-    try:
-        cache.set(_page_key(ctx, last_id), blob, READ_AHEAD_SECONDS)
+    try:  # as the cache pickles it: twice as fast as JSON, and compressing cost more than it saved
+        cache.set(
+            _page_key(ctx, last_id), [page.issues, page.next_page_token, page.is_last], READ_AHEAD_SECONDS
+        )
     except Exception as exc:  # the cache is an optimisation: without it the next step searches
         logger.warning("could not keep the page read ahead (%s)", type(exc).__name__)
 
 
 def _read_ahead(key: str) -> SearchPage | None:
     try:
-        blob = cache.get(key)
+        kept = cache.get(key)
     except Exception as exc:
         logger.warning("could not read the page read ahead (%s)", type(exc).__name__)
         return None
-    if not isinstance(blob, bytes):
+    if not isinstance(kept, list) or len(kept) != 3:
         return None
-    issues, token, is_last = json.loads(zlib.decompress(blob))
+    issues, token, is_last = kept
     return SearchPage(issues, token, is_last)
 
 
