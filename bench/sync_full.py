@@ -165,7 +165,8 @@ def main() -> int:
                 f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
                 f"fake Jira (benchmark process): {own_cpu:.2f} s CPU\n"
                 f"  {searches} of the requests were searches; max in flight for the API user: {in_flight}; "
-                f"{timeline(finished, requested)}"
+                f"{timeline(finished, requested)}\n"
+                f"  requests by endpoint: {dict(sorted(fake.stats()['by_endpoint'].items()))}"
             )
             if args.changes:
                 fake.reset_counters()

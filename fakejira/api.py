@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -376,6 +378,71 @@ def issue_changelog(site: Site, req: Request) -> Response:
         return json_response(body)
 
 
+BULK_CHANGELOG_ISSUES = 1000
+BULK_CHANGELOG_PAGE = (1000, 10000)  # default and largest maxResults (histories a page)
+BULK_CHANGELOG_FIELDS = 10
+
+
+def changelog_bulkfetch(site: Site, req: Request) -> Response:
+    """``POST /rest/api/3/changelog/bulkfetch`` (Cloud): the histories of up to 1,000 issues, oldest first
+    and then by issue id, ``maxResults`` histories a page; ``issueChangeLogs`` groups a page's run of one
+    issue's histories, so an issue cut by a page boundary continues on the next page."""
+    body = req.json()
+    if not isinstance(body, dict):
+        return error(400, "The request body must be a JSON object.")
+    refs = body.get("issueIdsOrKeys")
+    if not isinstance(refs, list) or not 1 <= len(refs) <= BULK_CHANGELOG_ISSUES:
+        return error(400, f"Provide between 1 and {BULK_CHANGELOG_ISSUES} issue ids or keys.")
+    field_ids = body.get("fieldIds") or []
+    if not isinstance(field_ids, list) or len(field_ids) > BULK_CHANGELOG_FIELDS:
+        return error(400, f"You can filter by at most {BULK_CHANGELOG_FIELDS} field ids.")
+    try:
+        size = int(body.get("maxResults") or BULK_CHANGELOG_PAGE[0])
+        offset = _bulk_offset(body.get("nextPageToken"))
+    except (TypeError, ValueError, binascii.Error, UnicodeDecodeError):
+        return error(400, "'maxResults' must be a number and 'nextPageToken' one this API returned.")
+    size = max(1, min(size, BULK_CHANGELOG_PAGE[1]))
+    wanted = {str(f) for f in field_ids}
+    with site.data.lock:
+        # Issues the caller cannot see (or that do not exist) are left out, as Jira does.
+        issues = {i.id: i for i in (site.data.find_issue(str(r)) for r in refs) if i is not None}
+        ordered = sorted(
+            (
+                (history.created, issue.id, index, history)
+                for issue in issues.values()
+                for index, history in enumerate(issue.changelog)
+            ),
+            key=lambda entry: entry[:3],
+        )
+        entries: list[dict[str, Any]] = []
+        for _, issue_id, _, history in ordered[offset : offset + size]:
+            rendered = site.renderer.history(history, req.api)
+            if wanted:
+                rendered["items"] = [i for i in rendered["items"] if i.get("fieldId", i["field"]) in wanted]
+                if not rendered["items"]:
+                    continue
+            if not entries or entries[-1]["issueId"] != str(issue_id):
+                entries.append({"issueId": str(issue_id), "changeHistories": []})
+            entries[-1]["changeHistories"].append(rendered)
+        answer: dict[str, Any] = {"issueChangeLogs": entries}
+        if offset + size < len(ordered):
+            answer["nextPageToken"] = _bulk_token(offset + size)
+        return json_response(answer)
+
+
+def _bulk_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"changelog:{offset}".encode()).decode()
+
+
+def _bulk_offset(token: Any) -> int:
+    if token is None:
+        return 0
+    kind, _, offset = base64.urlsafe_b64decode(str(token).encode()).decode().partition(":")
+    if kind != "changelog" or not offset.isdigit():
+        raise ValueError(token)
+    return int(offset)
+
+
 def issue_worklogs(site: Site, req: Request) -> Response:
     start_at = req.int_arg("startAt", 0)
     max_results = req.int_arg("maxResults", 5000, minimum=1, maximum=5000)
@@ -590,6 +657,9 @@ ROUTES: tuple[Route, ...] = (
     _route("issue_worklogs", _GET, _API + r"/issue/(?P<ref>[^/]+)/worklog", issue_worklogs),
     _route("issue_changelog", _GET, _API + r"/issue/(?P<ref>[^/]+)/changelog", issue_changelog),
     _route("issue", _GET, _API + r"/issue/(?P<ref>[^/]+)", issue_get),
+    _route(
+        "changelog_bulkfetch", _POST, _API + r"/changelog/bulkfetch", changelog_bulkfetch, cloud_only=True
+    ),
     _route("worklog_updated", _GET, _API + r"/worklog/updated", worklog_updated),
     _route("worklog_deleted", _GET, _API + r"/worklog/deleted", worklog_deleted),
     _route("worklog_list", _POST, _API + r"/worklog/list", worklog_list),

@@ -15,7 +15,15 @@ from sync.jira.endpoints.comments_worklogs import (
     WORKLOG_PAGE_SIZE,
     CommentWorklogCalls,
 )
-from sync.jira.endpoints.issues import CHANGELOG_PAGE_SIZE, ID_PAGE_SIZE, IssueCalls, embedded_overflow
+from sync.jira.endpoints.issues import (
+    BULK_CHANGELOG_ISSUES,
+    BULK_CHANGELOG_PAGE_SIZE,
+    CHANGELOG_PAGE_SIZE,
+    ID_PAGE_SIZE,
+    IssueCalls,
+    embedded_overflow,
+)
+from sync.jira.endpoints.overflow import Overflow, OverflowCalls, OverflowItems
 from sync.jira.endpoints.site import PROJECT_PAGE_SIZE, USER_PAGE_SIZE, SiteCalls, SiteIdentity
 from sync.jira.endpoints.writes import WriteCalls
 from sync.jira.paging import SearchPage, WorklogFeedPage
@@ -24,6 +32,8 @@ from sync.jira.transport import USER_AGENT, JiraCredentials, RequestCounter, Res
 
 __all__ = [
     "AGILE_PAGE_SIZE",
+    "BULK_CHANGELOG_ISSUES",
+    "BULK_CHANGELOG_PAGE_SIZE",
     "CHANGELOG_PAGE_SIZE",
     "COMMENT_PAGE_SIZE",
     "ID_PAGE_SIZE",
@@ -35,6 +45,8 @@ __all__ = [
     "WORKLOG_PAGE_SIZE",
     "JiraClient",
     "JiraCredentials",
+    "Overflow",
+    "OverflowItems",
     "RequestCounter",
     "ResponseTooLarge",
     "SearchPage",
@@ -44,6 +56,6 @@ __all__ = [
 ]
 
 
-class JiraClient(SiteCalls, IssueCalls, CommentWorklogCalls, AgileCalls, WriteCalls):
+class JiraClient(SiteCalls, OverflowCalls, IssueCalls, CommentWorklogCalls, AgileCalls, WriteCalls):
     """One site's client: ``JiraClient(credentials, budget=..., counter=...)``, usable as a context
     manager. Every group shares the transport's session, budget and request counter."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +28,26 @@ class WorklogFeedPage:
     last_page: bool
 
 
+@dataclass(frozen=True)
+class StartAtPage:
+    """One ``startAt`` page as Jira answered it: its items and what it said about the end."""
+
+    items: list[dict[str, Any]]
+    is_last: Any = None
+    total: Any = None
+
+
+def read_start_at(
+    get: Get, path: str, params: dict[str, Any], *, items_key: str | None, page_size: int, start: int
+) -> StartAtPage:
+    data = get(path, {**params, "startAt": start, "maxResults": page_size})
+    if items_key is None:
+        return StartAtPage(expect_list(data, path))
+    container = expect_dict(data, path)
+    items = expect_list(container.get(items_key), f"{path} {items_key}")
+    return StartAtPage(items, container.get("isLast"), container.get("total"))
+
+
 def walk_start_at(
     get: Get,
     path: str,
@@ -36,29 +56,27 @@ def walk_start_at(
     items_key: str | None,
     page_size: int,
     start_at: int = 0,
+    prefetched: Mapping[int, StartAtPage] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Walk ``startAt`` pages: stop on ``isLast``, on reaching ``total``, or on an empty page.
 
     A page shorter than asked is not the end (Jira caps and filters pages as it likes), so a
-    bare list endpoint costs one extra, empty request at the end.
+    bare list endpoint costs one extra, empty request at the end. ``prefetched`` pages (read ahead,
+    concurrently, by offset) are used where the walk reaches their offset; after a short page the walk
+    continues from where that page ended, exactly as without them.
     """
     start = start_at
+    ahead = prefetched or {}
     while True:
-        data = get(path, {**params, "startAt": start, "maxResults": page_size})
-        is_last: Any = None
-        total: Any = None
-        if items_key is None:
-            items = expect_list(data, path)
-        else:
-            container = expect_dict(data, path)
-            items = expect_list(container.get(items_key), f"{path} {items_key}")
-            is_last, total = container.get("isLast"), container.get("total")
-        if items:
-            yield items
-        start += len(items)
-        if not items or is_last is True:
+        page = ahead.get(start) or read_start_at(
+            get, path, params, items_key=items_key, page_size=page_size, start=start
+        )
+        if page.items:
+            yield page.items
+        start += len(page.items)
+        if not page.items or page.is_last is True:
             return
-        if is_last is None and isinstance(total, int) and start >= total:
+        if page.is_last is None and isinstance(page.total, int) and start >= page.total:
             return
 
 

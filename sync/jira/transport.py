@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from sync.jira.slots import SiteSlots, slots_from_settings
 # The client's historical logger name: log routing and alerting select Jira traffic by it.
 logger = logging.getLogger("sync.jira.client")
 
+_PARALLEL_UNCAPPED = 8
 _ANONYMOUS_PATHS = {"/status"}  # answered without credentials: success there proves nothing
 # Failures without a meaningful status: the counter key names them instead.
 _TRANSPORT_FAILURES = {
@@ -91,11 +93,14 @@ class RequestCounter:
     total: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
     elapsed_ms: int = 0  # time spent waiting for Jira's answers, all attempts
+    # Overflow pages are read on several threads of one client (sync.jira.endpoints.overflow).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(self, endpoint: str, outcome: int | str, elapsed_ms: int = 0) -> None:
-        self.total += 1
-        self.by_endpoint[f"{endpoint} {outcome}"] += 1
-        self.elapsed_ms += elapsed_ms
+        with self._lock:
+            self.total += 1
+            self.by_endpoint[f"{endpoint} {outcome}"] += 1
+            self.elapsed_ms += elapsed_ms
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "by_endpoint": dict(sorted(self.by_endpoint.items()))}
@@ -150,7 +155,9 @@ class Transport:
         # No urllib3 retries (our loop counts and budgets each attempt); read=False lets a read
         # timeout surface as itself instead of a ConnectionError wrapping MaxRetryError.
         no_retries = Retry(total=0, read=False, redirect=False, raise_on_status=False)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=no_retries)
+        # As many kept-alive connections as requests the client may have in flight (overflow threads).
+        pool = max(4, parallel_requests())
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=no_retries)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
@@ -344,6 +351,12 @@ class Transport:
         if probe_error is not None and probe is not None and looks_deactivated(probe):
             return site_deactivated_error(response, endpoint=error.endpoint)
         return error
+
+
+def parallel_requests() -> int:
+    """How many requests one client sends at once when it reads concurrently: the per-site cap
+    (JIRA_SITE_CONCURRENCY), or a fixed few when the cap is off (0); the slots bound them over all."""
+    return int(settings.JIRA_SITE_CONCURRENCY) or _PARALLEL_UNCAPPED
 
 
 def _or(value: float | int | None, default: float | int) -> float:

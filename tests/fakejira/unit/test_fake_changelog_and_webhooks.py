@@ -70,6 +70,72 @@ def test_the_changelog_endpoint_pages_every_history(fake):
     assert [h["id"] for h in first["values"] + rest["values"]] == [str(h.id) for h in issue.changelog]
 
 
+def _bulkfetch(fake: FakeJira, **body: Any) -> requests.Response:
+    return requests.post(
+        fake.base_url + "/rest/api/3/changelog/bulkfetch",
+        json=body,
+        auth=(fake.email, fake.api_token),
+        timeout=10,
+    )
+
+
+def test_bulkfetch_pages_the_histories_of_many_issues_oldest_first_by_token(fake):
+    issues = [i for i in fake.data.project_issues("ALPHA") if i.changelog][:6]
+    expected = sorted(
+        ((h.created, i.id, n, str(h.id)) for i in issues for n, h in enumerate(i.changelog)),
+        key=lambda e: e[:3],
+    )
+    seen: list[tuple[str, str]] = []  # (issue id, history id) in the order the pages gave them
+    token, pages = None, 0
+    while True:
+        body = _bulkfetch(
+            fake,
+            issueIdsOrKeys=[i.key for i in issues],
+            maxResults=4,
+            **({"nextPageToken": token} if token else {}),
+        ).json()
+        pages += 1
+        for entry in body["issueChangeLogs"]:
+            seen += [(entry["issueId"], h["id"]) for h in entry["changeHistories"]]
+        token = body.get("nextPageToken")
+        if token is None:
+            break
+
+    assert seen == [(str(issue_id), history) for _, issue_id, _, history in expected]
+    assert pages == -(-len(expected) // 4)
+
+
+def test_bulkfetch_filters_by_field_and_leaves_out_issues_it_cannot_find(fake):
+    issue = next(i for i in fake.data.project_issues("ALPHA") if any(
+        item.field == "status" for h in i.changelog for item in h.items
+    ))  # fmt: skip
+    body = _bulkfetch(fake, issueIdsOrKeys=[str(issue.id), "999999"], fieldIds=["status"]).json()
+
+    (entry,) = body["issueChangeLogs"]
+    assert entry["issueId"] == str(issue.id) and "nextPageToken" not in body
+    assert {item["field"] for h in entry["changeHistories"] for item in h["items"]} == {"status"}
+    assert len(entry["changeHistories"]) == sum(
+        any(item.field == "status" for item in h.items) for h in issue.changelog
+    )
+
+
+def test_bulkfetch_refuses_what_jira_refuses(fake):
+    assert _bulkfetch(fake, issueIdsOrKeys=[]).status_code == 400
+    assert _bulkfetch(fake, issueIdsOrKeys=[str(n) for n in range(1001)]).status_code == 400
+    assert _bulkfetch(fake, issueIdsOrKeys=["1"], nextPageToken="not-ours").status_code == 400
+
+
+def test_data_center_has_no_bulkfetch(fake_jira_factory):
+    fake = fake_jira_factory(FakeDataConfig(seed=3, projects={"ALPHA": 5}, deployment="DataCenter"))
+    response = requests.post(
+        fake.base_url + "/rest/api/2/changelog/bulkfetch",
+        json={"issueIdsOrKeys": ["1"]},
+        headers={"Authorization": f"Bearer {fake.pat}"},
+        timeout=10,
+    )
+    assert response.status_code == 404
+
+
 def test_mutations_append_histories_with_ids_and_strings(fake):
     data = fake.data
     issue = next(i for i in data.project_issues("ALPHA") if i.status == "To Do")

@@ -248,8 +248,12 @@ def test_a_step_retried_after_a_jira_error_counts_its_items_once(fake_jira_facto
     (alpha,) = register(fake, ["ALPHA"])
     issues = fake.data.export("ALPHA")
     fake.data.corrupt_issue(issues[0]["id"], "bad_date")  # counted before the page's comments are read
-    # Every attempt of the client fails on the first overflowing comment list: the step itself retries.
-    fake.add_fault(Fault(kind="server_error", path="/comment", times=settings.JIRA_MAX_ATTEMPTS))
+    # Every attempt of the client fails on one overflowing comment list (the page's overflow is read
+    # concurrently, so the fault names the issue): the step itself retries.
+    heavy = next(i["id"] for i in issues if len(i["comments"]) > 20)
+    fake.add_fault(
+        Fault(kind="server_error", path=f"/issue/{heavy}/comment", times=settings.JIRA_MAX_ATTEMPTS)
+    )
 
     run = sync_and_wait(alpha, full=True)
 
