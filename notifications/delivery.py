@@ -86,16 +86,9 @@ def _expire_lost_send(notification_id: int) -> bool:
     )
     if expired:
         logger.error("notification %s: delivery outcome unknown (worker lost mid-send)", notification_id)
-        row = Notification.objects.only("attempts", "error_message").get(id=notification_id)
-        Attempt.objects.get_or_create(
-            notification_id=notification_id,
-            number=row.attempts,
-            defaults={
-                "at": timezone.now(),
-                "outcome": Attempt.Outcome.FAILED,
-                "code": "DELIVERY_UNKNOWN",
-                "message": row.error_message,
-            },
+        row = Notification.objects.only("error_message").get(id=notification_id)
+        _attempt_record(
+            notification_id, DeliveryResult.failed("DELIVERY_UNKNOWN", row.error_message, retryable=False)
         )
     return bool(expired)
 
@@ -166,15 +159,7 @@ def _record(notification: Notification, result: DeliveryResult) -> str:
             changes.update(status=Status.FAILED, next_attempt_at=None)
     with transaction.atomic():
         Notification.objects.filter(id=notification.id).update(**changes)
-        Attempt.objects.create(
-            notification_id=notification.id,
-            number=notification.attempts,
-            at=now,
-            outcome=changes["status"],
-            code=result.code,
-            message=result.message,
-            retryable=result.retryable,
-        )
+        _attempt_record(notification.id, result, outcome=changes["status"], at=now)
         if changes["status"] == Status.RETRYING:
             enqueue(notification.id, countdown=(changes["next_attempt_at"] - now).total_seconds())
             logger.warning(
@@ -189,6 +174,22 @@ def _record(notification: Notification, result: DeliveryResult) -> str:
         elif result.code != "CHANNEL_DISABLED":
             _channel_outcome(notification, result, now)
     return str(changes["status"])
+
+
+def _attempt_record(
+    notification_id: int, result: DeliveryResult, *, outcome: str = Status.FAILED, at: datetime | None = None
+) -> None:
+    # Numbered by the rows already there, not by ``attempts``: "send again" resets that count to zero.
+    # Only the delivery holding the claim records, so two cannot pick the same number.
+    Attempt.objects.create(
+        notification_id=notification_id,
+        number=Attempt.objects.filter(notification_id=notification_id).count() + 1,
+        at=at or timezone.now(),
+        outcome=outcome,
+        code=result.code,
+        message=result.message,
+        retryable=result.retryable,
+    )
 
 
 def _channel_outcome(notification: Notification, result: DeliveryResult, now: datetime) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from notifications.models import Attempt, ChannelConfig, Notification
+from tests.fixtures.receivers import Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_graphql_send_message_stores_the_spec_payload_and_replays_the_same_key()
     assert message["to"] == "ops@example.com" and message["attemptCount"] == 0
     assert message["lastError"] is None and message["deliveredAt"] is None
     row = Notification.objects.get(id=message["id"])
-    assert row.sender.username == "sam" and row.html == "<p>All green.</p>"
+    assert row.sender is not None and row.sender.username == "sam" and row.html == "<p>All green.</p>"
     assert row.options == {
         "cc": ["audit@example.com"],
         "bcc": ["hidden@example.com"],
@@ -228,7 +229,7 @@ def test_metrics_and_the_dashboard_count_outcomes_per_channel_and_status(setting
         post(client, {"channel": channel, "payload": payload}, key=f"m-{number}")
     slack = Notification.objects.get(channel="slack")
     Notification.objects.filter(id=slack.id).update(status="FAILED", error_code="SLACK_HTTP_500")
-    first_email = Notification.objects.filter(channel="email").order_by("id").first()
+    first_email = Notification.objects.filter(channel="email").order_by("id")[0]
     Notification.objects.filter(id=first_email.id).update(status="SENT")
     ChannelConfig.objects.update_or_create(
         channel="slack", defaults={"consecutive_failures": 3, "alert_raised_at": timezone.now()}
@@ -247,3 +248,23 @@ def test_metrics_and_the_dashboard_count_outcomes_per_channel_and_status(setting
     assert "Notifications by channel" in html
     assert '<tr data-channel="slack">' in html and "(alerting)" in html
     assert "failed: 1" in html and "delivered: 1" in html
+
+
+def test_attempts_keep_counting_when_a_failed_message_is_sent_again(settings, http_receiver):
+    from notifications import delivery, services
+
+    settings.NOTIFY_MAX_ATTEMPTS = 1
+    http_receiver.default = Reply(status=500, body={"error": "boom"})
+    ChannelConfig.objects.update_or_create(channel="slack", defaults={"secret": f"{http_receiver.url}/hook"})
+    client = logged_in(sender())
+    created = post(client, {"channel": "slack", "payload": {"to": ["#ops"], "text": "Hi"}}).json()
+
+    assert delivery.deliver(notification_id=created["id"]).status == "FAILED"
+    services.notification_retry(notification_id=created["id"])  # resets the attempt count to zero
+    http_receiver.default = Reply(status=200, body=b"ok")
+    assert delivery.deliver(notification_id=created["id"]).status == "SENT"
+
+    detail = client.get(f"/api/messages/{created['id']}/").json()
+    assert [(a["number"], a["outcome"]) for a in detail["attempts"]] == [(1, "FAILED"), (2, "SENT")]
+    assert detail["attempts"][0]["reason"]["code"] == "SERVER_ERROR"
+    assert detail["last_error"] is None and detail["delivered_at"]
