@@ -268,3 +268,21 @@ def test_attempts_keep_counting_when_a_failed_message_is_sent_again(settings, ht
     assert [(a["number"], a["outcome"]) for a in detail["attempts"]] == [(1, "FAILED"), (2, "SENT")]
     assert detail["attempts"][0]["reason"]["code"] == "SERVER_ERROR"
     assert detail["last_error"] is None and detail["delivered_at"]
+
+
+def test_the_admin_shows_a_message_with_its_attempts():
+    created = post(logged_in(sender()), {"channel": "email", "payload": EMAIL}).json()
+    at = timezone.now()
+    Attempt.objects.create(
+        notification_id=created["id"],
+        number=1,
+        at=at,
+        outcome="FAILED",
+        code="SMTP_REFUSED",
+        message="550 no",
+    )
+    admin = logged_in(User.objects.create_superuser("boss", password="pw"))
+    page = admin.get(f"/admin/notifications/notification/{created['id']}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "SMTP_REFUSED" in html and "550 no" in html
