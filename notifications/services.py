@@ -364,11 +364,12 @@ def _normalised_payload(channel: str, payload: Mapping[str, Any]) -> dict[str, A
         )
     given = {name: value for name, value in payload.items() if value not in (None, "", [])}
     label = _transport_class(channel).label
-    refused = sorted(set(given) - {"to", "text"} - CHANNEL_PAYLOAD_FIELDS[channel])
+    extra = CHANNEL_PAYLOAD_FIELDS.get(channel, frozenset())
+    refused = sorted(set(given) - {"to", "text"} - extra)
     if refused:
         raise InvalidInput(
             f"{label} messages do not take {', '.join(refused)}",
-            advice=f"{label} messages take: to, text, {', '.join(sorted(CHANNEL_PAYLOAD_FIELDS[channel]))}.",
+            advice=f"{label} messages take: {', '.join(['to', 'text', *sorted(extra)])}.",
             field=refused[0],
         )
     for name in ("subject", "text", "html", "from"):

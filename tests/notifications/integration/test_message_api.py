@@ -286,3 +286,21 @@ def test_the_admin_shows_a_message_with_its_attempts():
     assert page.status_code == 200
     html = page.content.decode()
     assert "SMTP_REFUSED" in html and "550 no" in html
+
+
+def test_a_send_lost_with_its_worker_is_an_attempt_of_unknown_outcome():
+    from datetime import timedelta
+
+    from notifications import delivery
+
+    client = logged_in(sender())
+    created = post(client, {"channel": "email", "payload": EMAIL}).json()
+    Notification.objects.filter(id=created["id"]).update(
+        status="SENDING", attempts=1, lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    delivery.requeue_due()
+    detail = client.get(f"/api/messages/{created['id']}/").json()
+    assert detail["status"] == "FAILED"
+    [attempt] = detail["attempts"]
+    assert attempt["outcome"] == "FAILED" and attempt["reason"]["code"] == "DELIVERY_UNKNOWN"
+    assert attempt["reason"]["retryable"] is False and "mid-send" in attempt["reason"]["message"]
