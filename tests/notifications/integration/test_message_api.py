@@ -304,3 +304,16 @@ def test_a_send_lost_with_its_worker_is_an_attempt_of_unknown_outcome():
     [attempt] = detail["attempts"]
     assert attempt["outcome"] == "FAILED" and attempt["reason"]["code"] == "DELIVERY_UNKNOWN"
     assert attempt["reason"]["retryable"] is False and "mid-send" in attempt["reason"]["message"]
+
+
+def test_the_retention_purge_takes_a_message_s_attempts_with_it():
+    from datetime import timedelta
+
+    from notifications.retention import notifications_purge
+
+    created = post(logged_in(sender()), {"channel": "email", "payload": EMAIL}).json()
+    old = timezone.now() - timedelta(days=400)
+    Attempt.objects.create(notification_id=created["id"], number=1, at=old, outcome="SENT")
+    Notification.objects.filter(id=created["id"]).update(status="SENT", created_at=old)
+    assert notifications_purge() == 1
+    assert not Attempt.objects.exists() and not Notification.objects.exists()
