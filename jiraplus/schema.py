@@ -1,17 +1,20 @@
 """Root GraphQL schema: each app contributes its own ``Query`` and ``Mutation``.
 
-They come from sync.graphql, orchestration.schema and ops.graphql (ops is wired here only: no app imports it).
+They come from sync.graphql, orchestration.schema, notifications.graphql and ops.graphql (ops is wired
+here only: no app imports it).
 """
 
 import graphene
 
 import sync.graphql
+from notifications.graphql import Mutation as NotificationsMutation
+from notifications.graphql import Query as NotificationsQuery
 from ops.graphql import Query as OpsQuery
 from orchestration.schema import Mutation as OrchestrationMutation
 from orchestration.schema import Query as OrchestrationQuery
 
 
-class Query(sync.graphql.Query, OrchestrationQuery, OpsQuery, graphene.ObjectType):
+class Query(sync.graphql.Query, OrchestrationQuery, NotificationsQuery, OpsQuery, graphene.ObjectType):
     ping = graphene.String(description="Liveness probe for clients.")
 
     @staticmethod
@@ -19,7 +22,7 @@ class Query(sync.graphql.Query, OrchestrationQuery, OpsQuery, graphene.ObjectTyp
         return "pong"
 
 
-class Mutation(sync.graphql.Mutation, OrchestrationMutation, graphene.ObjectType):
+class Mutation(sync.graphql.Mutation, OrchestrationMutation, NotificationsMutation, graphene.ObjectType):
     pass
 
 

@@ -22,4 +22,5 @@ urlpatterns = [
     path("webhooks/jira/<int:site_id>/", jira_webhook, name="jira-webhook"),
     path("metrics", metrics, name="metrics"),
     path("api/", include("orchestration.api.urls")),
+    path("api/messages/", include("notifications.api")),
 ]

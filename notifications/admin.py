@@ -16,7 +16,7 @@ from core.codes import code_canonical
 from core.errors import ServiceError
 from core.interfaces.admin import ReadOnlyAdmin
 from notifications import services
-from notifications.models import ChannelConfig, Notification, Route
+from notifications.models import Attempt, ChannelConfig, Notification, Route
 
 
 def _each(
@@ -28,6 +28,21 @@ def _each(
             modeladmin.message_user(request, call(row), messages.SUCCESS)
         except ServiceError as error:
             modeladmin.message_user(request, f"{row}: {error}", messages.ERROR)
+
+
+class AttemptInline(admin.TabularInline):
+    """Each try with the transport's reason, as the workers recorded it (read-only, like the log)."""
+
+    model = Attempt
+    fields = readonly_fields = ("number", "at", "outcome", "code", "message", "retryable")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Notification)
@@ -50,6 +65,7 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel", "category", "error_code"]
     search_fields = ["subject", "recipient", "idempotency_key", "provider_id"]
     readonly_fields = [f.name for f in Notification._meta.fields]
+    inlines = [AttemptInline]
     actions = ["retry"]
 
     def has_retry_permission(self, request: HttpRequest) -> bool:

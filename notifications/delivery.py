@@ -7,7 +7,10 @@ Guarantees, all held by the ``Notification`` row rather than by the broker:
   is over it becomes FAILED with ``DELIVERY_UNKNOWN`` for a person to judge;
 - retryable failures come back after a bounded exponential back-off; the attempt count lives in the row;
 - every final failure logs an ERROR and counts against the channel, which is switched off after
-  NOTIFY_DISABLE_AFTER in a row.
+  NOTIFY_DISABLE_AFTER in a row;
+- every try leaves an ``Attempt`` row with the transport's structured reason;
+- NOTIFY_ALERT_AFTER final failures in a row raise one ops alert on the other channels (CHANNEL_FAILING),
+  and the channel's next delivery sends one recovery notice (CHANNEL_RECOVERED).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.utils import timezone
 
 from core import leases
 from notifications import services
-from notifications.models import ChannelConfig, Notification
+from notifications.models import Attempt, ChannelConfig, Notification
 from notifications.publish import enqueue
 from notifications.transports import TRANSPORTS, DeliveryResult, Message, Transport
 
@@ -83,6 +86,10 @@ def _expire_lost_send(notification_id: int) -> bool:
     )
     if expired:
         logger.error("notification %s: delivery outcome unknown (worker lost mid-send)", notification_id)
+        row = Notification.objects.only("error_message").get(id=notification_id)
+        _attempt_record(
+            notification_id, DeliveryResult.failed("DELIVERY_UNKNOWN", row.error_message, retryable=False)
+        )
     return bool(expired)
 
 
@@ -152,6 +159,7 @@ def _record(notification: Notification, result: DeliveryResult) -> str:
             changes.update(status=Status.FAILED, next_attempt_at=None)
     with transaction.atomic():
         Notification.objects.filter(id=notification.id).update(**changes)
+        _attempt_record(notification.id, result, outcome=changes["status"], at=now)
         if changes["status"] == Status.RETRYING:
             enqueue(notification.id, countdown=(changes["next_attempt_at"] - now).total_seconds())
             logger.warning(
@@ -168,9 +176,32 @@ def _record(notification: Notification, result: DeliveryResult) -> str:
     return str(changes["status"])
 
 
+def _attempt_record(
+    notification_id: int, result: DeliveryResult, *, outcome: str = Status.FAILED, at: datetime | None = None
+) -> None:
+    # Numbered by the rows already there, not by ``attempts``: "send again" resets that count to zero.
+    # Only the delivery holding the claim records, so two cannot pick the same number.
+    Attempt.objects.create(
+        notification_id=notification_id,
+        number=Attempt.objects.filter(notification_id=notification_id).count() + 1,
+        at=at or timezone.now(),
+        outcome=outcome,
+        code=result.code,
+        message=result.message,
+        retryable=result.retryable,
+    )
+
+
 def _channel_outcome(notification: Notification, result: DeliveryResult, now: datetime) -> None:
     """Keep the channel's health: successes reset the count, final failures add up and switch it off."""
     if result.ok:
+        # An open alert implies a failure streak, so this UPDATE matches (and locks) only in a recovery.
+        recovered = ChannelConfig.objects.filter(
+            channel=notification.channel, alert_raised_at__isnull=False
+        ).update(alert_raised_at=None, consecutive_failures=0, last_success_at=now, updated_at=now)
+        if recovered:
+            _announce_recovered(notification.channel, now)
+            return
         # One row per channel is hot: a success writes it only to end a failure streak or once a minute.
         ChannelConfig.objects.filter(channel=notification.channel).filter(
             Q(consecutive_failures__gt=0)
@@ -193,6 +224,10 @@ def _channel_outcome(notification: Notification, result: DeliveryResult, now: da
         result.message,
         config.consecutive_failures,
     )
+    if config.alert_raised_at is None and config.consecutive_failures >= settings.NOTIFY_ALERT_AFTER:
+        config.alert_raised_at = now  # one alert per episode: the next delivery closes it
+        config.save()
+        _announce_failing(config, now)
     if config.enabled and config.consecutive_failures >= settings.NOTIFY_DISABLE_AFTER:
         config.enabled = False
         config.disabled_reason = (
@@ -219,6 +254,35 @@ def _announce_disabled(config: ChannelConfig, now: datetime) -> None:
             "Last error": f"{config.last_error_code}: {config.last_error_message}"[:500],
         },
         idempotency_key=f"channel-disabled:{config.channel}:{now.isoformat()}",
+    )
+
+
+def _announce_failing(config: ChannelConfig, now: datetime) -> None:
+    """The ops alert of a failing channel, on the routes of CHANNEL_FAILING but never the channel itself."""
+    services.message_publish(
+        category=services.CHANNEL_FAILING,
+        subject=f"Jira++: the {config} notification channel is failing",
+        text=f"{config.consecutive_failures} messages to {config} failed in a row; the last failed with "
+        f"{config.last_error_code}. Check the channel's configuration and the provider.",
+        facts={
+            "Channel": str(config),
+            "Failures in a row": str(config.consecutive_failures),
+            "Last error": f"{config.last_error_code}: {config.last_error_message}"[:500],
+        },
+        idempotency_key=f"channel-failing:{config.channel}:{now.isoformat()}",
+        exclude_channel=config.channel,
+    )
+
+
+def _announce_recovered(channel: str, now: datetime) -> None:
+    label = TRANSPORTS[channel].label
+    services.message_publish(
+        category=services.CHANNEL_RECOVERED,
+        subject=f"Jira++: the {label} notification channel delivers again",
+        text=f"A message to {label} was delivered at {now:%Y-%m-%d %H:%M} UTC; the failure episode is over.",
+        facts={"Channel": label},
+        idempotency_key=f"channel-recovered:{channel}:{now.isoformat()}",
+        exclude_channel=channel,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -55,6 +56,19 @@ class Notification(models.Model):
     link = models.URLField(max_length=2000, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="Channel options: cc, bcc, attachments...")
     idempotency_key = models.CharField(max_length=255, unique=True)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked for it through the API; empty for the product's own messages.",
+    )
+    payload_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of an API request: the same key must mean the same message.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     provider_id = models.CharField(max_length=255, blank=True)
@@ -71,9 +85,52 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due")]
+        # Not implied by staff: sending on the company's channels is granted explicitly.
+        permissions = [("send_message", "Can send messages")]
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient}: {self.subject}"
+
+    @property
+    def last_failure(self) -> dict[str, Any] | None:
+        """The last try's structured reason; retryable while the message waits for another try."""
+        if not self.error_code:
+            return None
+        retryable = self.status == self.Status.RETRYING
+        return {"code": self.error_code, "message": self.error_message, "retryable": retryable}
+
+
+class Attempt(models.Model):
+    """One try at delivering a notification, with the transport's structured reason when it failed."""
+
+    class Outcome(models.TextChoices):
+        SENT = "SENT", "Sent"
+        RETRYING = "RETRYING", "Failed, will retry"
+        FAILED = "FAILED", "Failed"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    retryable = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["notification", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "number"], name="attempt_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.outcome} {self.code}".strip()
+
+    @property
+    def reason(self) -> dict[str, Any] | None:
+        """Why this try failed (None when it delivered)."""
+        if self.outcome == self.Outcome.SENT:
+            return None
+        return {"code": self.code, "message": self.message, "retryable": self.retryable}
 
 
 class Route(models.Model):
@@ -148,6 +205,11 @@ class ChannelConfig(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
+    alert_raised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while a failing-channel alert is open (one alert per episode); cleared by a delivery.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -7,9 +7,12 @@ nothing. Sending happens in ``notifications.delivery`` on the ``notifications`` 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.codes import code_canonical
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from notifications.models import ChannelConfig, Notification, Route
 from notifications.publish import enqueue
 from notifications.transports import TRANSPORTS, Transport
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 CHANNEL_DISABLED = "CHANNEL_DISABLED"  # the category of "a channel was switched off" (delivery.py sends it)
+CHANNEL_FAILING = "CHANNEL_FAILING"  # a channel failed NOTIFY_ALERT_AFTER times in a row (delivery.py)
+CHANNEL_RECOVERED = "CHANNEL_RECOVERED"  # the failing channel delivered again
 CATCH_ALL = Route.CATCH_ALL
 CATEGORY_MAX_LENGTH = Notification._meta.get_field("category").max_length or 64
 
@@ -74,10 +79,12 @@ def message_send(
     category: str = "",
     idempotency_key: str,
     route: Route | None = None,
+    sender: Any = None,
+    payload_digest: str = "",
     **options: Any,
 ) -> Notification:
     """One message on one channel, saved QUEUED and delivered after commit; a known key returns its
-    message."""
+    message. ``sender`` and ``payload_digest`` are set by ``message_submit`` (the API's messages)."""
     transport = _transport_class(channel)
     key, subject = _check_message(
         idempotency_key=idempotency_key, subject=subject, category=category, link=link
@@ -97,6 +104,8 @@ def message_send(
         "facts": _fact_strings(facts),
         "link": link,
         "options": transport.clean_options(options),
+        "sender": sender,
+        "payload_digest": payload_digest,
     }
     # Not the secret: accepting a message must not depend on decrypting it.
     config = ChannelConfig.objects.filter(channel=channel).only("enabled", "disabled_reason").first()
@@ -135,6 +144,9 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {
     "ORCHESTRATION_FAILED": ("email",),
     "ORCHESTRATION_SUCCEEDED": ("email",),
     "CHANNEL_DISABLED": ("email",),
+    # Both channels: delivery skips the failing one, so the alert always goes out on the other.
+    CHANNEL_FAILING: ("email", "slack"),
+    CHANNEL_RECOVERED: ("email", "slack"),
     CATCH_ALL: ("email",),
 }
 
@@ -171,15 +183,16 @@ def message_publish(
     facts: Mapping[str, str] | None = None,
     link: str = "",
     idempotency_key: str,
+    exclude_channel: str = "",
 ) -> list[Notification]:
     """Fan a message out through the enabled routes of ``category`` (the catch-all routes when it has none):
     one message per route (per recipient on channels that address one recipient per message), keyed
-    ``{idempotency_key}:{route_id}``."""
+    ``{idempotency_key}:{route_id}``. ``exclude_channel`` skips that channel's routes (an alert about it)."""
     if not category.strip():
         raise InvalidInput("category is required", field="category")
     category = code_canonical(category)  # an old code name is routed, and stored, as its new one
     _check_message(idempotency_key=idempotency_key, subject=subject, category=category, link=link)
-    routes = routes_for(category)
+    routes = [route for route in routes_for(category) if route.channel != exclude_channel]
     if not routes:
         logger.warning(
             "no enabled route for notification category %s (nor an enabled catch-all %r route): nothing sent",
@@ -314,3 +327,138 @@ def notification_retry(*, notification_id: int) -> Notification:
             )
         enqueue(notification_id)
     return Notification.objects.get(id=notification_id)
+
+
+# --- Messages sent through the API (GraphQL sendMessage, POST /api/messages/) -------------------------
+
+PAYLOAD_FIELDS = ("to", "cc", "bcc", "subject", "text", "html", "from")
+# What each channel can carry besides ``to`` and ``text``; the rest is refused rather than dropped.
+CHANNEL_PAYLOAD_FIELDS: dict[str, frozenset[str]] = {
+    "email": frozenset({"cc", "bcc", "subject", "html", "from"}),
+    "slack": frozenset({"subject"}),
+    "whatsapp": frozenset({"subject"}),
+}
+CLIENT_KEY_MAX_LENGTH = 200  # the stored key adds the sender's namespace
+
+
+@dataclass(frozen=True)
+class MessageSubmitted:
+    notification: Notification
+    replayed: bool  # True: the key was known with this payload; nothing new was sent
+
+
+def _addresses(value: Any, *, field: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise InvalidInput(f"{field} must be a string or a list of strings", field=field)
+    return [item.strip() for item in items if item.strip()]
+
+
+def _normalised_payload(channel: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(payload) - set(PAYLOAD_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown payload field(s) {', '.join(unknown)}",
+            advice=f"A payload has: {', '.join(PAYLOAD_FIELDS)}.",
+            field=unknown[0],
+        )
+    given = {name: value for name, value in payload.items() if value not in (None, "", [])}
+    label = _transport_class(channel).label
+    extra = CHANNEL_PAYLOAD_FIELDS.get(channel, frozenset())
+    refused = sorted(set(given) - {"to", "text"} - extra)
+    if refused:
+        raise InvalidInput(
+            f"{label} messages do not take {', '.join(refused)}",
+            advice=f"{label} messages take: {', '.join(['to', 'text', *sorted(extra)])}.",
+            field=refused[0],
+        )
+    for name in ("subject", "text", "html", "from"):
+        if name in given and not isinstance(given[name], str):
+            raise InvalidInput(f"{name} must be a string", field=name)
+    normal: dict[str, Any] = {
+        name: given[name] for name in ("subject", "text", "html", "from") if name in given
+    }
+    for name in ("to", "cc", "bcc"):
+        if name in given:
+            normal[name] = _addresses(given[name], field=name)
+    if not normal.get("to"):
+        raise InvalidInput(f"A {label} message needs a recipient", field="to")
+    if channel == "email":
+        if not normal.get("subject"):
+            raise InvalidInput("An email needs a subject", field="subject")
+        if not (normal.get("text") or normal.get("html")):
+            raise InvalidInput("An email needs text or html", field="text")
+    else:
+        if len(normal["to"]) != 1:
+            raise InvalidInput(
+                f"A {label} message goes to exactly one recipient",
+                advice="Send one message per recipient, each with its own idempotency key.",
+                field="to",
+            )
+        if not normal.get("text", "").strip():
+            raise InvalidInput(f"A {label} message needs text", field="text")
+    return normal
+
+
+def _submit_key(*, sender: Any, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return f"api:{sender.pk}:{uuid.uuid4()}"
+    key = idempotency_key.strip()
+    if not key or len(key) > CLIENT_KEY_MAX_LENGTH:
+        raise InvalidInput(
+            f"The idempotency key must be 1 to {CLIENT_KEY_MAX_LENGTH} characters", field="idempotency_key"
+        )
+    # Keys are the client's: two senders choosing the same key do not share a message.
+    return f"api:{sender.pk}:{key}"
+
+
+# The transport's names for what the API calls to / from.
+_API_FIELD = {"recipient": "to", "from_email": "from"}
+
+
+def message_submit(
+    *, channel: str, payload: Mapping[str, Any], idempotency_key: str | None, sender: Any
+) -> MessageSubmitted:
+    """A message from an API client: validated per channel, accepted once per idempotency key. The same
+    key with the same payload returns the first message (nothing is sent again); with another payload it is
+    a Conflict. Without a key every call is a new message."""
+    _transport_class(channel)
+    normal = _normalised_payload(channel, payload)
+    key = _submit_key(sender=sender, idempotency_key=idempotency_key)
+    digest = hashlib.sha256(
+        json.dumps({"channel": channel, "payload": normal}, sort_keys=True).encode()
+    ).hexdigest()
+    existing = Notification.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        text = normal.get("text", "")
+        options: dict[str, Any] = {}
+        for name, option in (("cc", "cc"), ("bcc", "bcc"), ("from", "from_email")):
+            if name in normal:
+                options[option] = normal[name]
+        try:
+            notification = message_send(
+                channel=channel,
+                recipient=", ".join(normal["to"]),
+                # Chat channels have no subject line: the first line of the text stands in (admin, lists).
+                subject=normal.get("subject") or text.strip().splitlines()[0][:255],
+                text=text,
+                html=normal.get("html", ""),
+                category="API",
+                idempotency_key=key,
+                sender=sender,
+                payload_digest=digest,
+                **options,
+            )
+        except InvalidInput as error:
+            error.field = _API_FIELD.get(error.field, error.field)
+            raise
+        if notification.payload_digest == digest:
+            return MessageSubmitted(notification, replayed=False)
+        existing = notification  # a concurrent call with this key won
+    if existing.payload_digest != digest:
+        raise Conflict(
+            f"Idempotency key {idempotency_key!r} was used for another message ({existing.id})",
+            advice="Use a new key for a new message; repeat a key only to retry the very same request.",
+            field="idempotency_key",
+        )
+    return MessageSubmitted(existing, replayed=True)

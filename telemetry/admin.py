@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from core.interfaces.admin import ReadOnlyAdmin
+from notifications import selectors as notifications
 from telemetry import charts, selectors
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 
@@ -53,9 +54,36 @@ class BackoffStateAdmin(ReadOnlyAdmin):
             "projects": [(item, charts.run_durations(item.recent)) for item in figures],
             "failures_chart": charts.counts_by_label(failures),
             "changes": selectors.schedule_changes(),
+            "channels": notification_channels(),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/telemetry/dashboard.html", context)
+
+
+def notification_channels() -> list[dict[str, object]]:
+    """Delivered / failed / pending messages per channel, for the dashboard's notifications panel."""
+    counts = notifications.message_outcome_counts()
+    health = {config.channel: config for config in notifications.channel_health()}
+    rows = []
+    for channel in sorted({channel for channel, _ in counts} | set(health)):
+        by_status = {status: count for (kind, status), count in counts.items() if kind == channel}
+        delivered = by_status.pop("SENT", 0)
+        failed = by_status.pop("FAILED", 0)
+        total = delivered + failed or 1
+        config = health.get(channel)
+        rows.append(
+            {
+                "channel": channel,
+                "delivered": delivered,
+                "failed": failed,
+                "pending": sum(by_status.values()),
+                "delivered_width": round(delivered / total * 200),
+                "failed_width": round(failed / total * 200),
+                "streak": config.consecutive_failures if config else 0,
+                "alerting": bool(config and config.alert_raised_at),
+            }
+        )
+    return rows
 
 
 @admin.register(ScheduleChange)

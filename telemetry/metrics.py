@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from notifications import selectors as notifications
 from telemetry import selectors
 
 LABELS = ["site", "project"]
@@ -56,7 +57,41 @@ class SyncTrailCollector(Collector):
         yield from (runs, failures, slow, throughput, requests, level, last_error)
 
 
+class NotificationCollector(Collector):
+    """Notification outcomes per channel and status, and the transports' failure reasons, over the
+    notifications' retention window (gauges: a message moves from QUEUED to SENT or FAILED)."""
+
+    def collect(self) -> Iterator[Metric]:
+        messages = GaugeMetricFamily(
+            "jiraplus_notifications", "Notifications by channel and status.", labels=["channel", "status"]
+        )
+        failures = GaugeMetricFamily(
+            "jiraplus_notification_failures",
+            "FAILED notifications by channel and the transport's error code.",
+            labels=["channel", "code"],
+        )
+        streak = GaugeMetricFamily(
+            "jiraplus_notification_channel_consecutive_failures",
+            "Final failures in a row of each channel (0: healthy).",
+            labels=["channel"],
+        )
+        alerting = GaugeMetricFamily(
+            "jiraplus_notification_channel_alerting",
+            "1 while a failing-channel alert is open.",
+            labels=["channel"],
+        )
+        for (channel, status), count in sorted(notifications.message_outcome_counts().items()):
+            messages.add_metric([channel, status], count)
+        for (channel, code), count in sorted(notifications.message_failure_counts().items()):
+            failures.add_metric([channel, code], count)
+        for config in notifications.channel_health():
+            streak.add_metric([config.channel], config.consecutive_failures)
+            alerting.add_metric([config.channel], 1 if config.alert_raised_at else 0)
+        yield from (messages, failures, streak, alerting)
+
+
 def exposition() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SyncTrailCollector())
+    registry.register(NotificationCollector())
     return generate_latest(registry)

@@ -28,6 +28,8 @@ NOTIFY_BACKOFF_MAX = env_float("NOTIFY_BACKOFF_MAX", 600.0)
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0)
 # This many failed messages in a row switch a channel off.
 NOTIFY_DISABLE_AFTER = env_int("NOTIFY_DISABLE_AFTER", 5)
+# Final failures in a row that raise one ops alert on the other channels (before the channel is switched off).
+NOTIFY_ALERT_AFTER = env_int("NOTIFY_ALERT_AFTER", 3)
 # Seconds between beat passes that re-publish messages whose task went missing.
 NOTIFY_SWEEP_INTERVAL = env_float("NOTIFY_SWEEP_INTERVAL", 60.0)
 # Days a sent or failed notification is kept; queued and retrying ones stay until they finish.

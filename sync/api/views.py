@@ -37,6 +37,7 @@ def api_root(request: Request) -> Response:
             "docs": request.build_absolute_uri(reverse("api-docs")),
             "projects": request.build_absolute_uri(reverse("project-list")),
             "sync_jobs": request.build_absolute_uri(reverse("syncjob-list")),
+            "messages": request.build_absolute_uri(reverse("message-list")),
         }
     )
 
