@@ -5,16 +5,13 @@ REAL Celery worker. Messages enter through POST /api/messages/ and their attempt
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from notifications.models import ChannelConfig, Notification, Route
-from tests.fixtures.processes import CeleryProcess, Processes
+from tests.fixtures.processes import CeleryProcess, module_worker
 from tests.fixtures.receivers import HttpReceiver, Reply, SmtpReceiver, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -30,12 +27,7 @@ WORKER_SETTINGS = {
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup: None, django_db_blocker, tmp_path_factory) -> Iterator[CeleryProcess]:
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    processes = Processes(Path(tmp_path_factory.mktemp("celery")))
-    try:
-        yield processes.worker(concurrency=1, **WORKER_SETTINGS)
-    finally:
-        processes.stop_all()
+    yield from module_worker(tmp_path_factory, concurrency=1, **WORKER_SETTINGS)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from notifications.models import Attempt, ChannelConfig, Notification
+from tests.fixtures.graphql import graphql
 from tests.fixtures.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +48,6 @@ def logged_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def graphql(client: Client, query: str, **variables):
-    response = client.post(
-        "/graphql", {"query": query, "variables": variables}, content_type="application/json"
-    )
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def post(client: Client, body: dict, key: str | None = "k-1", **headers):

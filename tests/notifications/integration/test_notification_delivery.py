@@ -7,18 +7,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-import redis
 from celery import current_app
-from django.conf import settings
 from django.db import connection, transaction
 
 from notifications import delivery, services
 from notifications.models import ChannelConfig, Notification, Route
 from notifications.publish import DELIVER_TASK
-from tests.fixtures.processes import CeleryProcess, Processes
+from tests.fixtures.processes import CeleryProcess, module_worker
 from tests.fixtures.receivers import HttpReceiver, Reply, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -37,12 +34,7 @@ WORKER_SETTINGS: dict[str, str] = {
 @pytest.fixture(scope="module")
 def worker(django_db_setup: None, django_db_blocker, tmp_path_factory) -> Iterator[CeleryProcess]:
     """One worker for the module: starting one costs more than the tests it serves."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    processes = Processes(Path(tmp_path_factory.mktemp("celery")))
-    try:
-        yield processes.worker(concurrency=1, **WORKER_SETTINGS)
-    finally:
-        processes.stop_all()
+    yield from module_worker(tmp_path_factory, concurrency=1, **WORKER_SETTINGS)
 
 
 def configure(channel: str, **fields) -> ChannelConfig:

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from orchestration.models import Orchestration
 from orchestration.services import controls
+from tests.fixtures.graphql import graphql
 from tests.fixtures.orchestration import stored_issue
 
 pytestmark = pytest.mark.django_db
@@ -40,16 +41,6 @@ def operator(client):
 def viewer(client):
     client.force_login(User.objects.create_user("victor", password="pw"))
     return client
-
-
-def graphql(client, query, **variables):
-    response = client.post(
-        "/graphql", {"query": query, "variables": variables}, content_type="application/json"
-    )
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def test_the_operators_group_holds_the_operate_permission(client, issue):

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import redis
 from celery import current_app
 from django.conf import settings
 from django.utils import timezone
@@ -24,7 +22,7 @@ from sync.services import engine, runs, schedules
 from telemetry import task_names as telemetry_task_names
 from telemetry.models import BackoffState
 from telemetry.services import policy_from_settings
-from tests.fixtures.processes import CeleryProcess, Processes
+from tests.fixtures.processes import CeleryProcess, module_worker
 from tests.fixtures.receivers import HttpReceiver, Reply, SmtpReceiver, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -65,17 +63,13 @@ def whatsapp() -> Iterator[HttpReceiver]:
 @pytest.fixture(scope="module")
 def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryProcess]:
     """One worker for the module, with the operators' default recipients in its environment."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    processes = Processes(Path(tmp_path_factory.mktemp("catch-all-celery")))
-    try:
-        yield processes.worker(
-            concurrency=2,
-            NOTIFY_EMAIL_TO=OPS_EMAIL,
-            NOTIFY_WHATSAPP_TO=OPS_PHONE,
-            NOTIFY_SLACK_CHANNEL="#ops",
-        )
-    finally:
-        processes.stop_all()
+    yield from module_worker(
+        tmp_path_factory,
+        concurrency=2,
+        NOTIFY_EMAIL_TO=OPS_EMAIL,
+        NOTIFY_WHATSAPP_TO=OPS_PHONE,
+        NOTIFY_SLACK_CHANNEL="#ops",
+    )
 
 
 def failing_projects(codes: list[str]) -> dict[str, Project]:

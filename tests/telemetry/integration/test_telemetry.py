@@ -13,11 +13,9 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from aiosmtpd.controller import Controller
 from celery import current_app
 from django.conf import settings
@@ -30,7 +28,7 @@ from sync.models import Project, SyncJob, SyncRun
 from telemetry import task_names as telemetry_task_names
 from telemetry.models import BackoffState, ScheduleChange, SlowRun
 from telemetry.services import reminders_send, runs_analyse
-from tests.fixtures.processes import CeleryProcess, Processes
+from tests.fixtures.processes import CeleryProcess, module_worker
 from tests.fixtures.receivers import wait_until
 from tests.fixtures.sync import register, sync_and_wait
 
@@ -102,12 +100,9 @@ def whatsapp() -> Iterator[ThreadingHTTPServer]:
 def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryProcess]:
     """One worker for the module. A Jira call is tried once (JIRA_MAX_ATTEMPTS=1): the engine's own step
     retries still run, so a failed run takes its real course, just without the client's extra attempts."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    processes = Processes(Path(tmp_path_factory.mktemp("telemetry-celery")))
-    try:
-        yield processes.worker(concurrency=2, JIRA_MAX_ATTEMPTS="1", TELEMETRY_SLOW_MIN_MS="300")
-    finally:
-        processes.stop_all()
+    yield from module_worker(
+        tmp_path_factory, concurrency=2, JIRA_MAX_ATTEMPTS="1", TELEMETRY_SLOW_MIN_MS="300"
+    )
 
 
 @pytest.fixture
