@@ -121,7 +121,7 @@ def step_issues(ctx: StepContext) -> None:
     try:
         if not done and not _kept(_page_key(ctx, last_id)):  # a retried step's may be there already
             following = ahead.submit(_search(ctx, last_id))
-        _store_page(ctx, page, last_id, page_key, following)
+        _store_page(ctx, page, last_id, page_key, following, done=done)
     except Exception:
         if following is not None:  # the retry of this step then finds its next page too
             _keep_read_ahead(ctx, last_id, following)
@@ -131,7 +131,13 @@ def step_issues(ctx: StepContext) -> None:
 
 
 def _store_page(
-    ctx: StepContext, page: SearchPage, last_id: int, page_key: str, following: Future[SearchPage] | None
+    ctx: StepContext,
+    page: SearchPage,
+    last_id: int,
+    page_key: str,
+    following: Future[SearchPage] | None,
+    *,
+    done: bool,
 ) -> None:
     run, site = ctx.run, ctx.project.site
     records: list[IssueRecord] = []
@@ -167,7 +173,6 @@ def _store_page(
     if following is not None:
         # Kept before this page commits: the commit publishes the step that looks it up.
         _keep_read_ahead(ctx, last_id, following)
-    done = not page.issues or page.is_last
     next_step = "issues" if not done else ("worklog_feed" if run.window_start else "reconcile")
     with ctx.batch():
         transaction.on_commit(lambda: _forget(page_key))
