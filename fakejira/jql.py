@@ -1,11 +1,12 @@
 """The JQL subset the fake understands: a tokenizer, a recursive-descent parser and a compiler to predicates.
 
 Supported: ``AND``/``OR``/``NOT`` with parentheses; ``project``, ``key``/``issuekey``, ``id``, ``parent``,
-``assignee``, ``reporter``, ``status``, ``issuetype``/``type``, ``priority``, ``labels``, ``sprint``,
-``created``/``updated``/``resolved`` with ``= != > >= < <= IN NOT IN IS [NOT] EMPTY``; functions ``now()``,
-``startOfDay()``, ``currentUser()``, ``openSprints()``, ``closedSprints()``; ``ORDER BY`` on updated, created,
-resolved, id and key. Dates are read in the API user's time zone at minute granularity, as Jira does.
-Error messages use Jira's wording so clients can be tested against them.
+``assignee``, ``reporter``, ``worklogAuthor`` (any worklog's author), ``status``, ``issuetype``/``type``,
+``priority``, ``labels``, ``sprint``, ``created``/``updated``/``resolved`` with ``= != > >= < <= IN NOT IN
+IS [NOT] EMPTY``; functions ``now()``, ``startOfDay()``, ``currentUser()``, ``openSprints()``,
+``closedSprints()``; ``ORDER BY`` on updated, created, resolved, id and key. Dates are read in the API
+user's time zone at minute granularity, as Jira does. Error messages use Jira's wording so clients can be
+tested against them.
 """
 
 from __future__ import annotations
@@ -315,6 +316,7 @@ _KNOWN_FIELDS = _DATE_FIELDS | {
     "parent",
     "assignee",
     "reporter",
+    "worklogauthor",
     "status",
     "issuetype",
     "priority",
@@ -373,7 +375,7 @@ class _Compiler:
         if name == "id":
             return self.id_clause(clause)
         getter, values = self.values(name, clause)
-        return _match(clause.operator, getter, values, multi=name in ("labels", "sprint"))
+        return _match(clause.operator, getter, values, multi=name in ("labels", "sprint", "worklogauthor"))
 
     def values(self, name: str, clause: Clause) -> tuple[Callable[[Issue], object], set[object]]:
         data = self.data
@@ -386,7 +388,7 @@ class _Compiler:
             elif name in ("key", "parent"):
                 issue = data.find_issue(operand.text)
                 out.add(issue.id if issue else -1)  # an unknown key matches nothing
-            elif name in ("assignee", "reporter"):
+            elif name in ("assignee", "reporter", "worklogauthor"):
                 if operand.function and operand.text.lower() == "currentuser":
                     out.add(data.api_user_id)
                 else:
@@ -417,6 +419,8 @@ class _Compiler:
             "parent": lambda i: i.parent_id,
             "assignee": lambda i: i.assignee,
             "reporter": lambda i: i.reporter,
+            # As in Jira: an issue matches when any of its worklogs has a listed author.
+            "worklogauthor": lambda i: [w.author for w in i.worklogs],
             "status": lambda i: i.status,
             "issuetype": lambda i: i.issuetype,
             "priority": lambda i: i.priority,

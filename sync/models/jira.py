@@ -83,7 +83,7 @@ class JiraUser(models.Model):
 
 
 class ProjectTrackedUser(models.Model):
-    """Limits a project's sync to issues assigned to or reported by tracked accounts."""
+    """Limits a project's sync to issues tracked accounts are assigned to, reported or logged work on."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracked_users")
     user = models.ForeignKey(JiraUser, on_delete=models.CASCADE, related_name="tracked_in")

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound, ServiceError
@@ -31,7 +30,7 @@ from sync.models import (
     SyncLog,
     SyncRun,
 )
-from sync.services import runs, schedules, sites
+from sync.services import runs, schedules, scope, sites
 
 # Jira answers that no retry fixes: the site needs a person before syncs can run.
 _BROKEN_SITE_CODES = frozenset(
@@ -252,9 +251,9 @@ def tracked_users_remove(
 ) -> SyncControlResult:
     """Stop syncing these accounts' issues; ``removed`` counts the accounts untracked.
 
-    Stored issues stay unless ``purge``: then the project's issues assigned to or reported by a removed
-    account are deleted, except those a still-tracked account keeps in scope. With no tracked account
-    left the project syncs all its issues again, so nothing is purged.
+    Stored issues stay unless ``purge``: then the project's issues a removed account is assigned to,
+    reported or logged work on are deleted, except those a still-tracked account keeps in scope. With no
+    tracked account left the project syncs all its issues again, so nothing is purged.
     """
     ids = _clean_ids(account_ids)
     if not ids:
@@ -265,12 +264,11 @@ def tracked_users_remove(
         removed = links.update(is_tracked=False)
         purged = 0
         if purge:
-            remaining = ProjectTrackedUser.objects.filter(project=project, is_tracked=True).values("user_id")
-            if remaining.exists():
-                doomed = Issue.objects.filter(project=project).filter(
-                    Q(assignee__account_id__in=ids) | Q(reporter__account_id__in=ids)
-                )
-                doomed = doomed.exclude(Q(assignee_id__in=remaining) | Q(reporter_id__in=remaining))
+            remaining = scope.tracked_account_ids(project=project)
+            if remaining:
+                issues = Issue.objects.filter(project=project)
+                kept = scope.stored_in_scope(issues, remaining).values("id")
+                doomed = scope.stored_in_scope(issues, ids).exclude(id__in=kept)
                 purged = doomed.count()
                 doomed.delete()
         _audit(

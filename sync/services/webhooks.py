@@ -38,7 +38,7 @@ from sync.jira.mapping import IssueRecord, MalformedPayload, map_issue, map_spri
 from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, WebhookEvent
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
-from sync.services.scope import tracked_account_ids
+from sync.services.scope import record_in_scope, tracked_account_ids
 from sync.services.sites import site_client
 
 logger = logging.getLogger(__name__)
@@ -301,7 +301,7 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
             project_id = projects.get(record.project_jira_id or 0)
             project = Project.objects.filter(id=project_id).first() if project_id else None
             tracked = tracked_account_ids(project=project) if project else []
-            if project is None or (tracked and not {record.assignee, record.reporter} & set(tracked)):
+            if project is None or not record_in_scope(record, tracked):
                 gone.append(record.jira_id)  # moved to an unregistered project or out of scope
             else:
                 by_project.setdefault(project, []).append(record)

@@ -21,7 +21,7 @@ class Command(BaseCommand):
             nargs="*",
             default=[],
             metavar="ACCOUNT_ID",
-            help="Only sync issues assigned to or reported by these accounts",
+            help="Only sync issues these accounts are assigned to, reported or logged work on",
         )
         add.add_argument("--cron", default=None, help="Schedule, default SYNC_DEFAULT_CRON")
         sub.add_parser("list", help="List registered projects")

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             action="append",
             default=[],
             dest="account_ids",
-            help="Only issues assigned to or reported by this account (repeatable)",
+            help="Only issues this account is assigned to, reported or logged work on (repeatable)",
         )
         parser.add_argument("--wait", action="store_true", help="Follow the run with a progress bar")
         parser.add_argument("--json", action="store_true", help="End with the summary as one JSON line")

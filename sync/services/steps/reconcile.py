@@ -16,7 +16,10 @@ def step_reconcile(ctx: StepContext) -> None:
         ctx.heartbeat()
     with ctx.batch():
         ctx.counts["issues_deleted"] += store.mark_issues_deleted(
-            project=ctx.project, live_ids=live, account_ids=ctx.run.cursor.get("accounts", [])
+            project=ctx.project,
+            live_ids=live,
+            account_ids=ctx.run.cursor.get("accounts", []),
+            left_ids=ctx.run.cursor.get("worklog_left_ids", []),
         )
         ctx.commit(step="finish")
 

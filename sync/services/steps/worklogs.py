@@ -16,9 +16,14 @@ def step_worklog_feed(ctx: StepContext) -> None:
     changed = [int(v["worklogId"]) for page in ctx.client.iter_worklog_updated(since) for v in page.values]
     deleted = [int(v["worklogId"]) for page in ctx.client.iter_worklog_deleted(since) for v in page.values]
     worklogs = [map_worklog(w) for w in ctx.client.worklog_list(changed)] if changed else []
+    accounts = run.cursor.get("accounts", [])
     with ctx.batch():
         ctx.counts["worklogs_upserted"] += store.apply_worklog_changes(
             site=ctx.project.site, project=ctx.project, worklogs=worklogs
         )
+        # A tracked author's worklog may be all that kept its issue in scope: once it is deleted the
+        # stored rows no longer show that, so reconcile is told which issues to check.
+        left = store.worklog_issue_ids(project=ctx.project, jira_ids=deleted, authors=accounts)
         ctx.counts["worklogs_deleted"] += store.delete_worklogs(project=ctx.project, jira_ids=deleted)
-        ctx.commit(step="reconcile")
+        cursor = {**run.cursor, "worklog_left_ids": left} if left else None
+        ctx.commit(step="reconcile", cursor=cursor)

@@ -5,7 +5,12 @@ constant number of queries per batch, whatever its size. Issues are in ``issues`
 worklogs and changelog items in ``children``, users and sprints in ``users_sprints``.
 """
 
-from sync.services.store.children import apply_worklog_changes, delete_worklogs, upsert_worklogs
+from sync.services.store.children import (
+    apply_worklog_changes,
+    delete_worklogs,
+    upsert_worklogs,
+    worklog_issue_ids,
+)
 from sync.services.store.issues import apply_issue_batch, mark_issues_deleted
 from sync.services.store.users_sprints import upsert_sprints, upsert_users
 
@@ -17,4 +22,5 @@ __all__ = [
     "upsert_sprints",
     "upsert_users",
     "upsert_worklogs",
+    "worklog_issue_ids",
 ]

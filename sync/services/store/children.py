@@ -173,6 +173,19 @@ def apply_worklog_changes(*, site: JiraSite, project: Project, worklogs: Sequenc
     return upsert_worklogs(site, fresh)
 
 
+def worklog_issue_ids(*, project: Project, jira_ids: Sequence[int], authors: Sequence[str]) -> list[int]:
+    """Jira ids of the project's stored issues holding these worklogs by these authors (none: [])."""
+    if not jira_ids or not authors:
+        return []
+    return sorted(
+        set(
+            Worklog.objects.filter(
+                issue__project=project, jira_id__in=jira_ids, author__account_id__in=authors
+            ).values_list("issue__jira_id", flat=True)
+        )
+    )
+
+
 def delete_worklogs(*, project: Project, jira_ids: Sequence[int]) -> int:
     deleted, _ = Worklog.objects.filter(issue__project=project, jira_id__in=jira_ids).delete()
     return deleted

@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from core.interfaces.fields import model_fields
@@ -15,6 +14,7 @@ from sync.fieldmaps import ISSUE_DETAIL
 from sync.jira.records import IssueRecord, UserRecord
 from sync.models import Comment, Issue, IssueSprint, JiraSite, Project, Worklog
 from sync.services import bulk
+from sync.services.scope import stored_in_scope
 from sync.services.store.children import (
     JIRA_IDENTITY,
     delete_missing,
@@ -145,13 +145,21 @@ def apply_issue_batch(
     return counts
 
 
-def mark_issues_deleted(*, project: Project, live_ids: set[int], account_ids: Sequence[str]) -> int:
-    """Soft-delete the project's stored issues (within the run's scope) that Jira no longer lists."""
-    scope = Issue.live.filter(project=project)
-    if account_ids:
-        scope = scope.filter(
-            Q(assignee__account_id__in=account_ids) | Q(reporter__account_id__in=account_ids)
-        )
+def mark_issues_deleted(
+    *,
+    project: Project,
+    live_ids: set[int],
+    account_ids: Sequence[str],
+    left_ids: Sequence[int] = (),
+) -> int:
+    """Soft-delete the project's stored issues (within the run's scope) that Jira no longer lists.
+
+    ``left_ids`` are issues that were in scope before this run deleted what kept them there (a tracked
+    account's worklog from the deletion feed): the stored rows no longer show it, so they are named."""
+    live = Issue.live.filter(project=project)
+    scope = stored_in_scope(live, account_ids)
+    if account_ids and left_ids:
+        scope = scope | live.filter(jira_id__in=left_ids)
     gone = [pk for pk, jira_id in scope.values_list("id", "jira_id") if jira_id not in live_ids]
     if gone:
         Issue.objects.filter(id__in=gone).update(deleted_at=timezone.now())

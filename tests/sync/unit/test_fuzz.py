@@ -170,6 +170,7 @@ def test_scope_jql_quotes_any_key_and_account_so_jira_reads_them_back(key, accou
     assert operands(query.where, "project") == [key]
     assert operands(query.where, "assignee") == accounts
     assert operands(query.where, "reporter") == accounts
+    assert operands(query.where, "worklogauthor") == accounts
 
 
 cron_field = st.one_of(
