@@ -125,7 +125,13 @@ def test_tracked_users_limit_the_project_to_their_issues(fake_jira_factory, cele
 
     assert sync_and_wait(alpha, full=True).status == "SUCCEEDED"
 
-    expected = [i for i in everything if i["assignee"] in tracked or i["reporter"] in tracked]
+    expected = [
+        i
+        for i in everything
+        if i["assignee"] in tracked
+        or i["reporter"] in tracked
+        or any(w["author"] in tracked for w in i["worklogs"])
+    ]
     assert 0 < len(expected) < len(everything)
     assert_same(alpha, expected)
 

@@ -19,7 +19,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def involved(issues, accounts) -> set[str]:
-    return {i["id"] for i in issues if i["assignee"] in accounts or i["reporter"] in accounts}
+    """The issues in scope for ``accounts``: assignee, reporter or the author of any worklog."""
+    return {
+        i["id"]
+        for i in issues
+        if i["assignee"] in accounts
+        or i["reporter"] in accounts
+        or any(w["author"] in accounts for w in i["worklogs"])
+    }
 
 
 def test_adding_a_tracked_user_backfills_only_that_account_and_their_issues_appear(
