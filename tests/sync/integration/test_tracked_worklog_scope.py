@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from django.conf import settings
 
 from fakejira import FakeDataConfig, FakeJira
 from sync.models import Issue, Project, Worklog
 from sync.services import webhooks
-from tests.fixtures.processes import Processes
+from tests.fixtures.processes import CeleryProcess, module_worker
 from tests.fixtures.sync import register, sync_and_wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -24,12 +21,8 @@ SECRET = "a-webhook-secret-for-tests-0123456789"
 
 
 @pytest.fixture(scope="module")
-def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    processes = Processes(Path(tmp_path_factory.mktemp("celery")))
-    processes.worker(WEBHOOK_COALESCE_SECONDS="0.3")
-    yield processes
-    processes.stop_all()
+def worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryProcess]:
+    yield from module_worker(tmp_path_factory, WEBHOOK_COALESCE_SECONDS="0.3")
 
 
 def setup(fake_jira_factory: Callable[..., FakeJira]) -> tuple[FakeJira, Project, str, int]:
@@ -56,7 +49,7 @@ def succeeded(project: Project, *, full: bool) -> None:
 
 
 def test_full_and_incremental_runs_store_update_and_remove_a_tracked_worklog_elsewhere(
-    fake_jira_factory: Callable[..., FakeJira], worker: Processes
+    fake_jira_factory: Callable[..., FakeJira], worker: CeleryProcess
 ) -> None:
     fake, alpha, tracked, other = setup(fake_jira_factory)
     data = fake.data
@@ -100,7 +93,7 @@ def test_full_and_incremental_runs_store_update_and_remove_a_tracked_worklog_els
 
 
 def test_webhooks_judge_a_tracked_worklog_as_the_search_does(
-    fake_jira_factory: Callable[..., FakeJira], worker: Processes, live_server: Any
+    fake_jira_factory: Callable[..., FakeJira], worker: CeleryProcess, live_server: Any
 ) -> None:
     fake, alpha, tracked, other = setup(fake_jira_factory)
     succeeded(alpha, full=True)
