@@ -19,6 +19,8 @@ JIRA_SITE_BURST = env_int("JIRA_SITE_BURST", 40)
 JIRA_SITE_CONCURRENCY = env_int(
     "JIRA_SITE_CONCURRENCY", 8
 )  # requests in flight per site, all workers; 0: no cap
+# A held slot's lease, renewed by its holder every third of it: how soon a killed worker's slots come back.
+JIRA_SLOT_LEASE_SECONDS = env_float("JIRA_SLOT_LEASE_SECONDS", 15.0)
 JIRA_MAX_RESPONSE_BYTES = env_int("JIRA_MAX_RESPONSE_BYTES", 64 * 1024 * 1024)
 # Admit http:// and private, loopback or link-local Jira addresses (on-prem Data Center, demo, tests).
 JIRAPLUS_ALLOW_PRIVATE_JIRA = env_bool("JIRAPLUS_ALLOW_PRIVATE_JIRA", default=False)

@@ -3,11 +3,12 @@ over every worker process.
 
 The rate budget (``budget.py``) bounds requests per second, not requests open at once: against a slow site
 (a search taking seconds) many workers could each hold a request open and pile load on it. A slot is taken
-before each attempt and given back when its answer has been read. Slots are leases: a worker killed
-while holding one never gives it back, so a slot also frees itself when its lease runs out (longer than
-any attempt can hold it, from the client's timeouts and the longest Retry-After it waits out). Redis
-keeps the slots in production (a sorted set of holder tokens scored by lease expiry, on the server's
-clock); the embedded profile keeps them in a locked JSON file per site.
+before each attempt and given back when its answer has been read. Slots are short leases
+(JIRA_SLOT_LEASE_SECONDS, 15 s) that a thread of the holding process renews every third of a lease for
+as long as the slot is held, however long the attempt takes (a slow page, a Retry-After waited out): a
+worker killed while holding slots stops renewing them, so they come back within one lease, not after the
+longest an attempt could last. Redis keeps the slots in production (a sorted set of holder tokens scored
+by lease expiry, on the server's clock); the embedded profile keeps them in a locked JSON file per site.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -60,8 +62,18 @@ class _PollingSlots(SiteSlots):
             raise ValueError(f"Need limit >= 1 and lease > 0, got limit={limit} lease={lease_seconds}")
         self.limit = int(limit)
         self.lease_seconds = float(lease_seconds)
+        self._held: dict[str, str] = {}  # token -> site key, the slots this process holds now
+        self._lock = threading.Lock()
+        self._renewer_pid = 0  # the process whose thread renews; a forked child starts its own
 
     def _try_take(self, site_key: str, token: str) -> bool:
+        raise NotImplementedError
+
+    def _give(self, site_key: str, token: str) -> None:
+        raise NotImplementedError
+
+    def _renew(self, site_key: str, tokens: list[str]) -> None:
+        """Push the leases of ``tokens`` (held by this process) one lease past now."""
         raise NotImplementedError
 
     def acquire(self, site_key: str) -> tuple[str, float]:
@@ -69,7 +81,35 @@ class _PollingSlots(SiteSlots):
         started = time.monotonic()
         while not self._try_take(site_key, token):
             time.sleep(random.uniform(*_POLL_SECONDS))
+        with self._lock:
+            if self._renewer_pid != os.getpid():  # first slot of this process (or of a forked child)
+                self._held = {}
+                self._renewer_pid = os.getpid()
+                threading.Thread(target=self._renew_forever, name="jira-slot-leases", daemon=True).start()
+            self._held[token] = site_key
         return token, time.monotonic() - started
+
+    def release(self, site_key: str, token: str) -> None:
+        with self._lock:
+            self._held.pop(token, None)
+        self._give(site_key, token)
+
+    def renew_held(self) -> None:
+        with self._lock:
+            by_site: dict[str, list[str]] = {}
+            for token, site_key in self._held.items():
+                by_site.setdefault(site_key, []).append(token)
+        for site_key, tokens in by_site.items():
+            self._renew(site_key, tokens)
+
+    def _renew_forever(self) -> None:
+        pid = os.getpid()
+        while self._renewer_pid == pid:
+            time.sleep(self.lease_seconds / 3)
+            try:
+                self.renew_held()
+            except Exception:  # never let the renewer die: a missed renewal only shortens a lease
+                logger.warning("Could not renew Jira concurrency slots", exc_info=True)
 
 
 _TAKE = """
@@ -85,6 +125,18 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000))
 return 1
 """
 
+# Only tokens still in the set: a lease that already ran out stays given up (its slot may be reused).
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local lease = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000))
+return 1
+"""
+
 
 class RedisSlots(_PollingSlots):
     def __init__(self, redis_url: str, limit: int, lease_seconds: float) -> None:
@@ -93,6 +145,7 @@ class RedisSlots(_PollingSlots):
 
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._script: Any = self._redis.register_script(_TAKE)
+        self._renew_script: Any = self._redis.register_script(_RENEW)
         self._redis_error: type[Exception] = redis.RedisError
 
     def _try_take(self, site_key: str, token: str) -> bool:
@@ -109,9 +162,13 @@ class RedisSlots(_PollingSlots):
             )
             return True
 
-    def release(self, site_key: str, token: str) -> None:
+    def _give(self, site_key: str, token: str) -> None:
         with contextlib.suppress(self._redis_error):  # else the lease frees the slot by itself
             self._redis.zrem(KEY_PREFIX + site_key, token)
+
+    def _renew(self, site_key: str, tokens: list[str]) -> None:
+        with contextlib.suppress(self._redis_error):  # fail open, as when taking
+            self._renew_script(keys=[KEY_PREFIX + site_key], args=[self.lease_seconds, *tokens])
 
     def holders(self, site_key: str) -> int:
         """Slots held now (expired leases not yet swept included)."""
@@ -126,7 +183,7 @@ class FileSlots(_PollingSlots):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def _update(self, site_key: str, take: str | None, give: str | None) -> bool:
+    def _update(self, site_key: str, take: str | None, give: str | None, renew: tuple[str, ...] = ()) -> bool:
         path = self.directory / (re.sub(r"[^A-Za-z0-9._-]", "_", site_key) + ".slots.json")
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         with os.fdopen(fd, "r+", encoding="utf-8") as handle:
@@ -137,6 +194,7 @@ class FileSlots(_PollingSlots):
                 held = {}
             now = time.time()
             held = {k: expiry for k, expiry in held.items() if expiry > now and k != give}
+            held.update({k: now + self.lease_seconds for k in renew if k in held})
             taken = take is not None and len(held) < self.limit
             if taken:
                 held[str(take)] = now + self.lease_seconds
@@ -149,18 +207,18 @@ class FileSlots(_PollingSlots):
     def _try_take(self, site_key: str, token: str) -> bool:
         return self._update(site_key, token, None)
 
-    def release(self, site_key: str, token: str) -> None:
+    def _give(self, site_key: str, token: str) -> None:
         self._update(site_key, None, token)
+
+    def _renew(self, site_key: str, tokens: list[str]) -> None:
+        self._update(site_key, None, None, tuple(tokens))
 
 
 _UNLIMITED = NullSlots()
 
 
 def lease_from_settings() -> float:
-    """Longer than one attempt can hold its slot: a site pause (a 429's Retry-After, waited out after the
-    slot is taken), connecting, then a read timeout per body chunk, with room."""
-    attempt = 2 * (float(settings.JIRA_CONNECT_TIMEOUT) + float(settings.JIRA_READ_TIMEOUT)) + 10
-    return float(settings.JIRA_RETRY_AFTER_MAX) + attempt
+    return float(settings.JIRA_SLOT_LEASE_SECONDS)
 
 
 def slots_from_settings() -> SiteSlots:
