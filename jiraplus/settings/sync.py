@@ -29,6 +29,9 @@ JIRA_BUDGET_BACKEND = env_str("JIRA_BUDGET_BACKEND") or ("redis" if REDIS_URL el
 # --- Sync -----------------------------------------------------------------------------------------
 SYNC_DEFAULT_CRON = env_str("SYNC_DEFAULT_CRON") or "*/15 * * * *"
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100)
+# The later steps' reads sent together by the start step (sync/services/steps/prefetch.py); 0: off.
+SYNC_PREFETCH_THREADS = env_int("SYNC_PREFETCH_THREADS", 4)
+SYNC_PREFETCH_WAIT_SECONDS = env_float("SYNC_PREFETCH_WAIT_SECONDS", 30.0)
 SYNC_OVERLAP_MINUTES = env_int("SYNC_OVERLAP_MINUTES", 5)
 SYNC_RUN_MAX_ATTEMPTS = env_int("SYNC_RUN_MAX_ATTEMPTS", 5)
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -93,6 +94,12 @@ class StepContext:
             run.cursor = cursor
         if step != "done":
             runs.enqueue_step(run.id, run.seq)
+
+
+def window_label(run: SyncRun) -> str:
+    """The run's window end as a cache key part: in UTC, so the start step (holding Jira's answer, in
+    the site's offset) and later steps (reading the database) name it alike."""
+    return run.window_end.astimezone(UTC).isoformat() if run.window_end else f"run {run.id}"
 
 
 def scope_jql(run: SyncRun, *, windowed: bool) -> str:

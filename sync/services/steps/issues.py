@@ -22,6 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,7 +41,8 @@ from sync.jira.mapping import (
 )
 from sync.models import Project, SyncLog
 from sync.services import runs, store
-from sync.services.steps.context import StepContext, scope_jql
+from sync.services.steps import prefetch
+from sync.services.steps.context import StepContext, scope_jql, window_label
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,7 @@ def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[st
 def step_issues(ctx: StepContext) -> None:
     last_id = int(ctx.run.cursor.get("last_id", 0))
     page_key = _page_key(ctx, last_id)
-    page = _read_ahead(page_key) or _search(ctx, last_id)()
+    page = _read_ahead(page_key) or (_first_page(ctx) if not last_id else None) or _search(ctx, last_id)()
     for payload in page.issues:
         issue_id = payload.get("id") if isinstance(payload, dict) else None
         if str(issue_id or "").isdigit():
@@ -176,6 +178,8 @@ def _store_page(
     next_step = "issues" if not done else ("worklog_feed" if run.window_start else "reconcile")
     with ctx.batch():
         transaction.on_commit(lambda: _forget(page_key))
+        if not run.cursor.get("last_id"):
+            prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
         ctx.counts.update(
             store.apply_issue_batch(
                 site=site, project=ctx.project, records=records, projects_by_jira_id=projects
@@ -194,6 +198,21 @@ def _store_page(
             cursor={**run.cursor, "last_id": last_id, "retries": 0, "schema_logged": schema_logged},
             issues_done=run.issues_done + len(page.issues),
         )
+
+
+def first_page_read(ctx: StepContext) -> prefetch.Read:
+    """The run's first page, for the start step to read (``prefetch``), kept as a page read ahead is."""
+    search = _search(ctx, 0)
+
+    def read(between_pages: Callable[[], None]) -> list[Any]:
+        page = search()
+        return [page.issues, page.next_page_token, page.is_last]
+
+    return read
+
+
+def _first_page(ctx: StepContext) -> SearchPage | None:
+    return _as_page(prefetch.take(ctx, prefetch.FIRST_PAGE))
 
 
 def _search(ctx: StepContext, last_id: int) -> Callable[[], SearchPage]:
@@ -217,9 +236,8 @@ def _page_key(ctx: StepContext, last_id: int) -> str:
     asks for. Every page under a key was read after that window's end, which is what makes it safe."""
     run, site = ctx.run, ctx.project.site
     fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
-    window = run.window_end.isoformat() if run.window_end else f"run {run.id}"
     search = json.dumps(
-        [window, _page_jql(ctx, last_id), list(fields), ISSUE_EXPAND, settings.SYNC_PAGE_SIZE]
+        [window_label(run), _page_jql(ctx, last_id), list(fields), ISSUE_EXPAND, settings.SYNC_PAGE_SIZE]
     )
     return f"jiraplus:sync:page:{run.project_id}:{hashlib.sha256(search.encode()).hexdigest()[:32]}"
 
@@ -245,6 +263,10 @@ def _read_ahead(key: str) -> SearchPage | None:
     except Exception as exc:
         logger.warning("could not read the page read ahead (%s)", type(exc).__name__)
         return None
+    return _as_page(kept)
+
+
+def _as_page(kept: Any) -> SearchPage | None:
     if not isinstance(kept, list) or len(kept) != 3:
         return None
     issues, token, is_last = kept

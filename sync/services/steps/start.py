@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from sync.models import SyncEntity, SyncState
 from sync.services.scope import run_account_ids
+from sync.services.steps import issues, prefetch, reconcile, sprints, users, worklogs
 from sync.services.steps.context import StepContext, scope_jql
 
 
@@ -33,10 +34,11 @@ def step_start(ctx: StepContext) -> None:
         # Incremental from the oldest cursor; a never-synced entity makes this run a full one.
         if cursors and None not in cursors:
             window_start = min(c for c in cursors if c) - timedelta(minutes=settings.SYNC_OVERLAP_MINUTES)
-    run.window_start = window_start
+    run.window_start, run.window_end = window_start, window_end
     cursor = {"accounts": run_account_ids(project=ctx.project, explicit=run.account_ids), "last_id": 0}
     run.cursor = cursor
-    approx = ctx.client.approximate_count(scope_jql(run, windowed=True))
+    count_jql = scope_jql(run, windowed=True)
+    approx = prefetch.send(ctx, _reads(ctx), lambda: ctx.client.approximate_count(count_jql))
     with ctx.batch():
         SyncState.objects.filter(project=ctx.project).update(status=SyncState.Status.RUNNING)
         ctx.commit(
@@ -46,3 +48,19 @@ def step_start(ctx: StepContext) -> None:
             window_end=window_end,
             approx_total=approx,
         )
+
+
+def _reads(ctx: StepContext) -> dict[str, prefetch.Read]:
+    """What later steps will read, built here (models touched on this thread only) to run on the pool."""
+    run, client, project_key = ctx.run, ctx.client, ctx.project.key
+    live_jql = reconcile.live_jql(run)
+    reads: dict[str, prefetch.Read] = {
+        prefetch.USERS: lambda check: users.read_users(client, check),
+        prefetch.SPRINTS: lambda check: sprints.read_sprints(client, project_key, check),
+        prefetch.FIRST_PAGE: issues.first_page_read(ctx),
+        prefetch.LIVE_IDS: lambda check: reconcile.read_live_ids(client, live_jql, check),
+    }
+    if run.window_start is not None:
+        since = run.window_start
+        reads[prefetch.WORKLOG_CHANGES] = lambda check: worklogs.read_worklog_changes(client, since, check)
+    return reads

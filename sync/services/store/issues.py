@@ -151,12 +151,17 @@ def mark_issues_deleted(
     live_ids: set[int],
     account_ids: Sequence[str],
     left_ids: Sequence[int] = (),
+    updated_before: datetime | None = None,
 ) -> int:
     """Soft-delete the project's stored issues (within the run's scope) that Jira no longer lists.
 
     ``left_ids`` are issues that were in scope before this run deleted what kept them there (a tracked
-    account's worklog from the deletion feed): the stored rows no longer show it, so they are named."""
+    account's worklog from the deletion feed): the stored rows no longer show it, so they are named.
+    With ``updated_before`` (when ``live_ids`` were read), issues Jira updated later are left alone:
+    created or moved in after that read, they would be missing from it."""
     live = Issue.live.filter(project=project)
+    if updated_before is not None:
+        live = live.filter(updated__lte=updated_before)
     scope = stored_in_scope(live, account_ids)
     if account_ids and left_ids:
         scope = scope | live.filter(jira_id__in=left_ids)
