@@ -27,3 +27,21 @@ def ensure_operators_group(*, using: str = "default") -> None:
     if permission is not None:  # created by post_migrate's create_permissions, which runs first
         group, _ = Group.objects.using(using).get_or_create(name=OPERATORS_GROUP)
         group.permissions.add(permission)
+
+
+# Registering is an administrator's act, not an operator's: Django's own model permissions, which superusers
+# hold and an administrators' group can be given.
+ADD_SITE = "sync.add_jirasite"
+ADD_PROJECT = "sync.add_project"
+DELETE_PROJECT = "sync.delete_project"
+
+
+def can_administer(user: Any, permission: str) -> bool:
+    """An authenticated, active user holding ``permission`` (one of the three above)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return bool(user.has_perm(permission))
+
+
+def administer_denied(permission: str) -> str:
+    return f"This needs the {permission} permission (a superuser or an administrators' group)"

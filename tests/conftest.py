@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins = ["tests.fixtures.fake_jira", "tests.fixtures.processes"]
 pytest_plugins += ["tests.fixtures.receivers"]  # SMTP and HTTP stand-ins for notification channels
+pytest_plugins += ["tests.fixtures.browser"]
 
 _START_HINTS = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -15,14 +16,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core.errors import ServiceError
 from core.interfaces.errors import error_text
 from sync.admin.console import actor, cancel_run, cron_html, operate
 from sync.jira.errors import JiraError
-from sync.models import Project, ProjectTrackedUser, SyncJob, SyncLog, SyncRun, SyncState
-from sync.permissions import can_operate_sync
+from sync.models import Issue, JiraSite, Project, ProjectTrackedUser, SyncJob, SyncLog, SyncRun, SyncState
+from sync.permissions import ADD_PROJECT, DELETE_PROJECT, can_administer, can_operate_sync
 from sync.services import controls, sites
 
 RECENT_RUNS = 10
+_FIELDS = ("site", "key", "jira_id", "name", "schedule", "tracked", "states", "recent_runs", "registration")
 
 
 class TrackedUsersForm(forms.Form):
@@ -36,12 +39,20 @@ class TrackedUsersForm(forms.Form):
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "site", "jira_id", "status", "cron", "next_run"]
     list_select_related = ["site", "sync_job"]
-    fields = ["site", "key", "jira_id", "name", "schedule", "tracked", "states", "recent_runs"]
-    readonly_fields = ["site", "key", "jira_id", "name", "schedule", "tracked", "states", "recent_runs"]
+    fields = _FIELDS
+    readonly_fields = _FIELDS
     actions = ["cancel_sync"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # registering checks the key against Jira: `manage.py jira_project add`
+        return can_administer(request.user, ADD_PROJECT)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """Registering starts from a site's list of Jira projects (the keys are checked against Jira)."""
+        only = list(JiraSite.objects.order_by("id").values_list("id", flat=True)[:2])
+        if len(only) == 1:
+            return HttpResponseRedirect(reverse("admin:sync_jirasite_jira_projects", args=only))
+        messages.info(request, "Choose the site whose projects to register (its 'Register projects' link)")
+        return HttpResponseRedirect(reverse("admin:sync_jirasite_changelist"))
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return can_operate_sync(request.user)
@@ -91,6 +102,16 @@ class ProjectAdmin(admin.ModelAdmin):
         return format_html(
             '{} <a href="{}">Choose tracked users</a>', listed or "none: every issue is synced", url
         )
+
+    @admin.display(description="registration")
+    def registration(self, project: Project) -> SafeString:
+        if sites.is_unregistered(project):
+            return format_html(
+                "Unregistered: its data is kept and nothing syncs it. Register {} again to resume.",
+                project.key,
+            )
+        url = reverse("admin:sync_project_unregister", args=[project.pk])
+        return format_html('<a href="{}">Unregister…</a> (keeping or deleting its data)', url)
 
     @admin.display(description="sync state per entity")
     def states(self, project: Project) -> SafeString:
@@ -146,6 +167,11 @@ class ProjectAdmin(admin.ModelAdmin):
                 "<int:pk>/tracked-users/",
                 self.admin_site.admin_view(self.tracked_users_view),
                 name="sync_project_tracked_users",
+            ),
+            path(
+                "<int:pk>/unregister/",
+                self.admin_site.admin_view(self.unregister_view),
+                name="sync_project_unregister",
             ),
             *super().get_urls(),
         ]
@@ -205,3 +231,52 @@ class ProjectAdmin(admin.ModelAdmin):
             run = f"backfill run {result.run_id}" if result.run else "nothing to backfill"
             done.append(f"tracking {', '.join(result.added)}; {run}")
         return f"{result.project_key}: {'; '.join(done) or 'tracked users unchanged'}"
+
+    def unregister_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Unregister, keeping or purging the data: what each choice does is said before it is done."""
+        if not can_administer(request.user, DELETE_PROJECT):
+            raise PermissionDenied
+        project = get_object_or_404(Project.objects.select_related("site"), pk=pk)
+        form = UnregisterForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            purge = form.cleaned_data["keep_or_purge"] == "purge"
+            try:
+                gone = sites.project_unregister(project=project, purge=purge, actor=actor(request))
+            except ServiceError as error:
+                messages.error(request, error_text(error))
+            else:
+                what = "deleted" if gone.purged else "kept"
+                messages.success(
+                    request, f"Unregistered {gone.project_key}: its {gone.issues} issue(s) {what}"
+                )
+                if gone.purged:
+                    return HttpResponseRedirect(reverse("admin:sync_project_changelist"))
+                return HttpResponseRedirect(reverse("admin:sync_project_change", args=[project.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Unregister {project.key}",
+            "project": project,
+            "issues": Issue.objects.filter(project=project).count(),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/sync/project/unregister.html", context)
+
+
+class UnregisterForm(forms.Form):
+    keep_or_purge = forms.ChoiceField(
+        label="Its data",
+        widget=forms.RadioSelect,
+        choices=[
+            (
+                "keep",
+                "Keep it: issues, comments, worklogs, history and the sync trail stay readable; "
+                "nothing syncs them any more; registering the project again resumes it with a full sync.",
+            ),
+            (
+                "purge",
+                "Delete it: the project's issues with their comments, worklogs and history, and its sync "
+                "trail are deleted for good. This cannot be undone.",
+            ),
+        ],
+    )

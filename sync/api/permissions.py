@@ -1,5 +1,10 @@
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
 from core.interfaces.rest import OperatePermission
-from sync.permissions import OPERATE_SYNC_DENIED, can_operate_sync
+from sync.permissions import OPERATE_SYNC_DENIED, administer_denied, can_administer, can_operate_sync
 
 
 class CanOperateSync(OperatePermission):
@@ -7,3 +12,15 @@ class CanOperateSync(OperatePermission):
 
     check = staticmethod(can_operate_sync)
     message = OPERATE_SYNC_DENIED
+
+
+def may_administer(permission: str) -> type[BasePermission]:
+    """The DRF permission for one of the onboarding acts (``sync.permissions.ADD_SITE`` …)."""
+
+    class CanAdminister(BasePermission):
+        message = administer_denied(permission)
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return can_administer(request.user, permission)
+
+    return CanAdminister

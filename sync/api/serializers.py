@@ -241,3 +241,57 @@ class SprintScopeChangeSerializer(serializers.Serializer[Any]):  # reads selecto
     at = serializers.DateTimeField()
     author = UserSerializer(allow_null=True)
     history_id = serializers.CharField()
+
+
+# --- Onboarding -------------------------------------------------------------------------------------
+
+
+class SiteSerializer(serializers.ModelSerializer[models.JiraSite]):
+    """A site as every API shows it: never its token, email or webhook secret."""
+
+    class Meta:
+        model = models.JiraSite
+        fields = ["id", "name", "base_url", "deployment", "auth_kind", "time_zone", "verified_at"]
+
+
+class SiteCredentialsInput(serializers.Serializer[dict[str, Any]]):
+    url = serializers.CharField(help_text="e.g. https://your-site.atlassian.net")
+    email = serializers.CharField(default="", allow_blank=True, help_text="The token owner's (Cloud)")
+    token = serializers.CharField(write_only=True, help_text="Write-only: never returned or logged")
+    auth_kind = serializers.ChoiceField(choices=models.AuthKind.choices, default=models.AuthKind.BASIC)
+
+
+class SiteAddInput(SiteCredentialsInput):
+    name = serializers.CharField()
+
+
+class SiteIdentitySerializer(serializers.Serializer[Any]):
+    account_id = serializers.CharField()
+    display_name = serializers.CharField()
+    time_zone = serializers.CharField()
+    deployment_type = serializers.CharField()
+    version = serializers.CharField()
+
+
+class JiraProjectOptionSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    key = serializers.CharField()
+    name = serializers.CharField()
+    registered = serializers.BooleanField()
+
+
+class RegisterInput(serializers.Serializer[dict[str, Any]]):
+    keys = serializers.ListField(child=serializers.CharField(), help_text="Project keys, all or none")
+    cron = serializers.CharField(required=False, help_text="5 fields; default SYNC_DEFAULT_CRON")
+    account_ids = _account_ids(default=list, help_text="Only sync these accounts' issues")
+
+
+class UnregisterInput(serializers.Serializer[dict[str, Any]]):
+    purge = serializers.BooleanField(default=False, help_text="Also delete the project's data")
+
+
+class UnregisteredSerializer(serializers.Serializer[Any]):
+    project_key = serializers.CharField()
+    site = serializers.CharField()
+    purged = serializers.BooleanField()
+    issues = serializers.IntegerField(help_text="Issues kept, or deleted when purged")

@@ -9,6 +9,7 @@ router.register("projects", views.ProjectViewSet, basename="project")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register("sync-jobs", views.SyncJobViewSet, basename="syncjob")
 router.register("sprints", views.SprintViewSet, basename="sprint")
+router.register("sites", views.SiteViewSet, basename="site")
 
 urlpatterns = [
     path("", views.api_root, name="api-root"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,7 +12,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -22,8 +22,9 @@ from core.interfaces.rest import control_response, parse_input
 from core.read_cache import cached_read
 from sync import models, selectors
 from sync.api import serializers as s
-from sync.api.permissions import CanOperateSync
-from sync.services import controls, sites
+from sync.api.permissions import CanOperateSync, may_administer
+from sync.permissions import ADD_PROJECT, ADD_SITE, DELETE_PROJECT
+from sync.services import controls, discovery, sites
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -72,6 +73,12 @@ def _render(result: controls.SyncControlResult) -> tuple[Any, int]:
 
 
 _OPERATE = [IsAuthenticated, CanOperateSync]
+
+
+def _administer(permission: str) -> list[type[BasePermission]]:
+    return [IsAuthenticated, may_administer(permission)]
+
+
 _CONTROL = {200: s.ControlResultSerializer, 202: s.ControlResultSerializer}
 _API = {"trigger": models.SyncRun.Trigger.API}
 
@@ -148,6 +155,17 @@ class ProjectControlsMixin(viewsets.GenericViewSet[models.Project]):
     def cancel(self, request: Request, key: str) -> Response:
         """Cancel the queued or running sync at its next step boundary (409 when none is open)."""
         return self.operate(request, controls.sync_cancel, s.CancelInput)
+
+    @extend_schema(request=s.UnregisterInput, responses=s.UnregisteredSerializer)
+    @action(detail=True, methods=["post"], permission_classes=_administer(DELETE_PROJECT))
+    def unregister(self, request: Request, key: str) -> Response:
+        """Stop syncing the project for good; ``purge`` also deletes its data (kept otherwise, and
+        registering the key again resumes it). 409 while a run is in flight."""
+        purge = parse_input(s.UnregisterInput, request)["purge"]
+        gone = sites.project_unregister(
+            project=self.get_object(), purge=purge, actor=request.user.get_username()
+        )
+        return Response(s.UnregisteredSerializer(gone).data)
 
 
 _SITE = OpenApiParameter(
@@ -297,3 +315,61 @@ class SyncJobViewSet(viewsets.GenericViewSet[models.SyncJob]):
 
     def list(self, request: Request) -> Response:
         return Response(s.SyncJobSerializer(selectors.sync_jobs(), many=True).data)
+
+
+class SiteViewSet(viewsets.GenericViewSet[models.JiraSite]):
+    """Jira sites by id or name. Listing needs only authentication; testing credentials and adding a site
+    need ``sync.add_jirasite``, Jira's project list and registering projects ``sync.add_project``."""
+
+    serializer_class = s.SiteSerializer
+    lookup_value_regex = "[^/]+"
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[models.JiraSite]:
+        return models.JiraSite.objects.order_by("name")
+
+    def get_object(self) -> models.JiraSite:
+        return selectors.site_by_ref(ref=self.kwargs["pk"], field="site")
+
+    def get_permissions(self) -> Sequence[Any]:
+        if self.action == "create":
+            return [permission() for permission in _administer(ADD_SITE)]
+        return super().get_permissions()
+
+    def list(self, request: Request) -> Response:
+        return Response(s.SiteSerializer(self.get_queryset(), many=True).data)
+
+    @extend_schema(request=s.SiteAddInput, responses={201: s.SiteSerializer})
+    def create(self, request: Request) -> Response:
+        """Check the credentials against Jira, then store the site (the token encrypted, never shown)."""
+        site = sites.site_add(**parse_input(s.SiteAddInput, request))
+        return Response(s.SiteSerializer(site).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.SiteCredentialsInput, responses=s.SiteIdentitySerializer)
+    @action(detail=False, methods=["post"], permission_classes=_administer(ADD_SITE))
+    def test(self, request: Request) -> Response:
+        """Prove credentials before storing anything; a failure is Jira's classified error with advice."""
+        identity = sites.site_check(**parse_input(s.SiteCredentialsInput, request))
+        return Response(s.SiteIdentitySerializer(identity).data)
+
+    @extend_schema(responses=s.JiraProjectOptionSerializer(many=True))
+    @action(detail=True, url_path="jira-projects", permission_classes=_administer(ADD_PROJECT))
+    def jira_projects(self, request: Request, pk: str) -> Response:
+        """Every project the site's API user sees in Jira now, flagged when registered here."""
+        options = discovery.jira_project_options(site=self.get_object())
+        return Response(s.JiraProjectOptionSerializer(options, many=True).data)
+
+    @extend_schema(request=s.RegisterInput, responses={201: s.ProjectSerializer(many=True)})
+    @action(detail=True, methods=["post"], permission_classes=_administer(ADD_PROJECT))
+    def projects(self, request: Request, pk: str) -> Response:
+        """Register projects of the site in one step, all or none."""
+        arguments = parse_input(s.RegisterInput, request)
+        registered = sites.projects_register(
+            site=self.get_object(),
+            keys=arguments["keys"],
+            track=arguments["account_ids"],
+            cron=arguments.get("cron"),
+            actor=request.user.get_username(),
+        )
+        projects = selectors.projects_list().filter(id__in=[p.id for p in registered])
+        return Response(s.ProjectSerializer(projects, many=True).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from core.errors import PermissionDenied
 from core.interfaces.graphql import Error, control_payload
 from sync import models, selectors
 from sync.graphql.queries import project_arg, site_arg
+from sync.graphql.registration import Mutation as RegistrationMutation
 from sync.graphql.types import SyncJob, SyncRun
 from sync.permissions import OPERATE_SYNC_DENIED, can_operate_sync
 from sync.services import controls
@@ -182,7 +183,7 @@ class CancelProjectSync(ControlMutation):
     service = staticmethod(controls.sync_cancel)
 
 
-class Mutation(graphene.ObjectType):
+class Mutation(RegistrationMutation, graphene.ObjectType):
     start_project_sync = StartProjectSync.Field()
     pause_project_sync = PauseProjectSync.Field()
     resume_project_sync = ResumeProjectSync.Field()

@@ -13,6 +13,8 @@ class SyncJob(models.Model):
         ACTIVE = "ACTIVE"
         PAUSED = "PAUSED"
         ERROR = "ERROR"
+        # Unregistered with its data kept: no beat entry, every control refuses it, webhooks skip it.
+        UNREGISTERED = "UNREGISTERED"
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="sync_job")
     cron = models.CharField(max_length=128, default="*/15 * * * *")

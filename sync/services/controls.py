@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import InvalidInput, NotFound, ServiceError
+from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.models import (
     ACTIVE_RUN_STATUSES,
@@ -97,15 +97,26 @@ def _check_site(project: Project) -> None:
             ) from None
 
 
-def _locked_job(project: Project) -> SyncJob:
+def _registered(job: SyncJob) -> SyncJob:
+    if job.status == SyncJob.Status.UNREGISTERED:
+        raise Conflict(
+            f"Project {job.project.key} is unregistered: its data is kept, nothing syncs it",
+            field="project",
+            advice="Register the project again to sync it",
+        )
+    return job
+
+
+def _locked_job(project: Project, *, registered: bool = True) -> SyncJob:
     try:
-        return (
+        job = (
             SyncJob.objects.select_for_update(of=("self",))
             .select_related("project", "periodic_task__crontab")
             .get(project=project)
         )
     except SyncJob.DoesNotExist:
         raise NotFound(f"Project {project.key} has no sync job", field="project") from None
+    return _registered(job) if registered else job
 
 
 def _audit(project: Project, message: str, **details: object) -> None:
@@ -189,16 +200,17 @@ def sync_trigger(
     trigger: str = SyncRun.Trigger.MANUAL,
 ) -> SyncControlResult:
     """One run outside the schedule, paused or not; joins the project's active run if there is one."""
+    job = _job(project)
     _check_site(project)
     request = runs.request_sync(
         project=project, full=full, account_ids=_clean_ids(account_ids), trigger=trigger
     )
-    return _with_run(project, "trigger", _job(project), request)
+    return _with_run(project, "trigger", job, request)
 
 
 def _job(project: Project) -> SyncJob:
     try:
-        return SyncJob.objects.select_related("project").get(project=project)
+        return _registered(SyncJob.objects.select_related("project").get(project=project))
     except SyncJob.DoesNotExist:
         raise NotFound(f"Project {project.key} has no sync job", field="project") from None
 
@@ -337,8 +349,8 @@ def effective_cron_set(*, project: Project, cron: str | None, reason: str) -> Sy
     """
     expression = schedules.cron_validate(expression=cron) if cron else ""
     with transaction.atomic():
-        job = _locked_job(project)
-        if job.effective_cron == expression:
+        job = _locked_job(project, registered=False)
+        if job.effective_cron == expression or job.status == SyncJob.Status.UNREGISTERED:
             return job
         job.effective_cron = expression
         _save_and_install(job, "effective_cron")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.models import JiraSite, Project
+from sync.models import JiraSite, Project, SyncJob
 from sync.selectors.projects import tracked_users
 from sync.services import sites
 
@@ -32,7 +32,11 @@ class JiraUserOption:
 
 def jira_project_options(*, site: JiraSite) -> list[JiraProjectOption]:
     """Every project the site's API user can see in Jira now, flagged when already registered."""
-    registered = set(Project.objects.filter(site=site).values_list("jira_id", flat=True))
+    registered = set(
+        Project.objects.filter(site=site)
+        .exclude(sync_job__status=SyncJob.Status.UNREGISTERED)
+        .values_list("jira_id", flat=True)
+    )
     with sites.site_client(site=site) as client:
         found = [p for page in client.iter_project_pages() for p in page]
     return [

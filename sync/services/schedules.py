@@ -191,6 +191,7 @@ def schedule_install(*, job: SyncJob) -> PeriodicTask:
 
 
 SKIPPED_OVERLAP = "SKIPPED_OVERLAP"
+_NOT_TICKING = (SyncJob.Status.PAUSED, SyncJob.Status.UNREGISTERED)
 _CATCH_UP_COUNT_LIMIT = 10_000
 
 
@@ -211,7 +212,7 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
     nothing. Returns the run that was admitted or recorded, None for a duplicate or a paused project.
     """
     job = SyncJob.objects.select_related("project", "periodic_task").filter(project_id=project_id).first()
-    if job is None or job.status == SyncJob.Status.PAUSED:  # beat may tick once more before it reloads
+    if job is None or job.status in _NOT_TICKING:  # beat may tick once more before it reloads
         return None
     expression = job.active_cron
     nominal = nominal or cron_previous_fire(expression=expression, time_zone=job.time_zone)
@@ -231,7 +232,7 @@ def tick_admit(*, project_id: int, nominal: datetime | None = None) -> SyncRun |
         next_run_at = cron_next_fire(
             expression=expression, after=max(nominal, timezone.now()), time_zone=job.time_zone
         )
-        live = SyncJob.objects.filter(id=job.id).exclude(status=SyncJob.Status.PAUSED)
+        live = SyncJob.objects.filter(id=job.id).exclude(status__in=_NOT_TICKING)
         if not live.update(next_run_at=next_run_at):
             return None
         active = SyncRun.objects.filter(project_id=project_id, status__in=ACTIVE_RUN_STATUSES).first()

@@ -35,7 +35,7 @@ from sync import task_names
 from sync.jira.client import JiraClient
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import IssueRecord, MalformedPayload, map_issue, map_sprint, search_fields
-from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, WebhookEvent
+from sync.models import Issue, JiraSite, PendingRefresh, Project, Sprint, SyncJob, WebhookEvent
 from sync.services import runs, store
 from sync.services.engine import ISSUE_EXPAND, complete_overflow
 from sync.services.scope import record_in_scope, tracked_account_ids
@@ -294,6 +294,13 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
             continue
         records.append(record)
     projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
+    # Unregistered with their data kept: neither refreshed nor forgotten.
+    kept = set(
+        Project.objects.filter(site=site, sync_job__status=SyncJob.Status.UNREGISTERED).values_list(
+            "jira_id", flat=True
+        )
+    )
+    records = [r for r in records if r.project_jira_id not in kept]
 
     def apply(counts: Counter[str]) -> None:
         by_project: dict[Project, list[IssueRecord]] = {}
@@ -318,7 +325,11 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
 
 def _forget_issues(site: JiraSite, jira_ids: list[int], counts: Counter[str]) -> None:
     if jira_ids:
-        deleted = Issue.live.filter(site=site, jira_id__in=jira_ids).update(deleted_at=timezone.now())
+        deleted = (
+            Issue.live.filter(site=site, jira_id__in=jira_ids)
+            .exclude(project__sync_job__status=SyncJob.Status.UNREGISTERED)
+            .update(deleted_at=timezone.now())
+        )
         counts["issues_deleted"] += deleted
 
 

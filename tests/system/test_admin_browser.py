@@ -4,38 +4,19 @@ and watches it finish."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from fakejira import FakeDataConfig
 from sync.models import Project, SyncJob, SyncRun
+from tests.fixtures.browser import PASSWORD, signed_in
 from tests.fixtures.sync import register
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"The browser test needs Debian's chromium at {CHROMIUM}: `apt-get install chromium` "
-            "(.ci/run installs it when missing)."
-        )
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM reads are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
-        yield launched
-        launched.close()
 
 
 def run_action(page: Page, action: str) -> None:
@@ -48,24 +29,14 @@ def test_an_operator_pauses_reschedules_and_triggers_a_sync_in_the_browser(
     live_server, browser, fake_jira_factory, celery_processes
 ):
     (alpha,) = register(fake_jira_factory(FakeDataConfig(seed=4, projects={"ALPHA": 8}, users=5)), ["ALPHA"])
-    User.objects.create_superuser("operator", "op@example.com", "correct horse battery")
+    User.objects.create_superuser("operator", "op@example.com", PASSWORD)
     celery_processes.worker()
-    page = browser.new_page()
-    page.set_default_timeout(30_000)
-    try:
-        operate(page, live_server.url, alpha)
-    finally:
-        # ORM calls made while Playwright's loop runs get their own connection (context-local); close it,
-        # or the test database cannot be dropped at the end of the session.
-        connections.close_all()
+    with signed_in(browser, live_server.url, "operator", "/admin/sync/syncjob/") as page:
+        operate(page, alpha)
 
 
-def operate(page: Page, url: str, alpha: Project) -> None:
-    """Log in, pause, reschedule (invalid, preview, valid), trigger, and watch the run finish."""
-    page.goto(f"{url}/admin/login/?next=/admin/sync/syncjob/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "correct horse battery")
-    page.click("input[type=submit]")
+def operate(page: Page, alpha: Project) -> None:
+    """Pause, reschedule (invalid, preview, valid), trigger, and watch the run finish."""
     expect(page.locator("#result_list")).to_contain_text("ALPHA")
 
     run_action(page, "pause")

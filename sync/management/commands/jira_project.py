@@ -13,9 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        add = sub.add_parser("add", help="Register a project")
+        add = sub.add_parser("add", help="Register projects (all or none)")
         add.add_argument("--site", required=True, help="Site name (see `jira_site list`)")
-        add.add_argument("--key", required=True)
+        add.add_argument("--key", required=True, nargs="+", metavar="KEY")
         add.add_argument(
             "--track",
             nargs="*",
@@ -25,6 +25,14 @@ class Command(BaseCommand):
         )
         add.add_argument("--cron", default=None, help="Schedule, default SYNC_DEFAULT_CRON")
         sub.add_parser("list", help="List registered projects")
+        remove = sub.add_parser(
+            "remove", help="Unregister a project: nothing syncs it; its data is kept unless --purge"
+        )
+        remove.add_argument("key", help="Project key or Jira id")
+        remove.add_argument("--site", help="Site id or name, when the key is registered on several sites")
+        remove.add_argument(
+            "--purge", action="store_true", help="Also delete its issues, comments, worklogs and trail"
+        )
         track = sub.add_parser("track", help="Track accounts and backfill their issues (full history)")
         track.add_argument("key", help="Project key or Jira id")
         track.add_argument("--site", help="Site id or name, when the key is registered on several sites")
@@ -44,12 +52,29 @@ class Command(BaseCommand):
         if options["action"] in ("track", "untrack"):
             self._tracking(options)
             return
+        if options["action"] == "remove":
+            with service_errors():
+                project = sites.project_get(key_or_id=options["key"], site=options["site"])
+                gone = sites.project_unregister(project=project, purge=options["purge"], actor="manage.py")
+            if gone.purged:
+                self.stdout.write(f"Unregistered {gone.project_key}; deleted its {gone.issues} issue(s)")
+            else:
+                self.stdout.write(
+                    f"Unregistered {gone.project_key}; its {gone.issues} issue(s) are kept "
+                    "(register it again to resume, or remove --purge to delete them)"
+                )
+            return
         with service_errors():
             site = sites.site_get(name=options["site"])
-            project = sites.project_add(
-                site=site, key=options["key"], track=options["track"], cron=options["cron"]
+            projects = sites.projects_register(
+                site=site,
+                keys=options["key"],
+                track=options["track"],
+                cron=options["cron"],
+                actor="manage.py",
             )
-        self.stdout.write(f"Registered project {project.key} ({project.name}) on {site.name}")
+        for project in projects:
+            self.stdout.write(f"Registered project {project.key} ({project.name}) on {site.name}")
 
     def _tracking(self, options: dict[str, Any]) -> None:
         with service_errors():
