@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 
 # The project's own modules too (cheap when up to date), for the worker processes tests and demos start.
 bytecode: install
-	@$(PY) -m compileall -q jiraplus core sync orchestration notifications telemetry ops fakejira demo bench tests
+	@$(PY) -m compileall -q jiraplus core access sync orchestration notifications telemetry ops fakejira demo bench tests
 
 demo: bytecode
 	$(PY) -m demo

@@ -94,10 +94,10 @@ def sync_issues(issues: int, concurrency: int) -> None:
 def api_token() -> str:
     from django.contrib.auth.models import User
 
-    from sync.services.api_tokens import api_token_issue
+    from access.tokens import token_create
 
     User.objects.get_or_create(username="bench-reader")
-    return api_token_issue(username="bench-reader")
+    return token_create(name="bench", username="bench-reader", scope_names=["read"], expires_at=None).secret
 
 
 def queries_per_request(token: str) -> dict[str, int]:
@@ -109,7 +109,7 @@ def queries_per_request(token: str) -> dict[str, int]:
 
     from core import read_cache
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     requests_ = {
         "graphql": lambda: client.post("/graphql", {"query": GRAPHQL_PAGE}, content_type="application/json"),
         "rest": lambda: client.get(f"/api/projects/{PROJECT}/issues/?page_size=100"),
@@ -132,7 +132,7 @@ def queries_per_request(token: str) -> dict[str, int]:
 def collect_targets(base: str, token: str) -> tuple[list[str | None], list[str]]:
     """Every page's GraphQL cursor and REST URL, walked once before the clock starts."""
     session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
+    session.headers["Authorization"] = f"Bearer {token}"
     cursors: list[str | None] = [None]
     small = (
         'query($a: String) { issues(projectKey: "LOAD", first: 100, after: $a) {'
@@ -269,7 +269,7 @@ def main() -> int:
     print(f"SQL queries per request: {queries}", flush=True)
 
     base = f"http://127.0.0.1:{args.port}"
-    headers = {"Authorization": f"Token {token}"}
+    headers = {"Authorization": f"Bearer {token}"}
     cursors: list[str | None] = []
     urls: list[str] = []
 

@@ -67,8 +67,8 @@ def main() -> int:
     prepare(args.database, args.redis, API_THROTTLE_USER_RATE="1000000/min")
 
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
+    from access.tokens import token_create
     from fakejira import FakeDataConfig, FakeJira
     from sync.services import runs, sites, webhooks
 
@@ -89,9 +89,9 @@ def main() -> int:
             webhooks.webhook_secret_set(site=site, secret=SECRET)
             fake.webhooks.register(f"{base}/webhooks/jira/{site.id}/", SECRET)
             user, _ = User.objects.get_or_create(username="bench")
-            token, _ = Token.objects.get_or_create(user=user)
+            token = token_create(name="bench", username=user.username, scope_names=["read"], expires_at=None)
             session = requests.Session()
-            session.headers["Authorization"] = f"Token {token.key}"
+            session.headers["Authorization"] = f"Bearer {token.secret}"
 
             issues = random.Random(7).sample(fake.data.project_issues("HOOK"), args.events)
             pending: dict[str, tuple[str, float]] = {}  # key -> (expected summary, changed at)

@@ -3,7 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from core.interfaces.graphql import graphql_view
-from jiraplus.schema import READ_CACHE_POLICY, schema
+from jiraplus.schema import FIELD_SCOPES, READ_CACHE_POLICY, schema
 from ops.views import readyz
 from sync.api.webhooks import jira_webhook
 from telemetry.views import metrics
@@ -15,7 +15,10 @@ def health(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("graphql", graphql_view(schema=schema, cache_policy=READ_CACHE_POLICY)),
+    path(
+        "graphql",
+        graphql_view(schema=schema, cache_policy=READ_CACHE_POLICY, field_scopes=FIELD_SCOPES),
+    ),
     path("api/", include("sync.api.urls")),
     path("healthz", health),
     path("readyz", readyz, name="readyz"),

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import scopes
 from core.errors import InvalidInput
 from core.interfaces.rest import OperatePermission, parse_input
 from notifications import selectors, services
@@ -35,6 +36,7 @@ class CanSendMessages(OperatePermission):
 
     message = SEND_MESSAGE_DENIED
     reads_open = True
+    scope = scopes.NOTIFY
     check = staticmethod(can_send_messages)
 
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import graphene
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from graphene.validation import depth_limit_validator
-from graphene_django.views import GraphQLView
+from graphene_django.views import GraphQLView, HttpError
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     TypeInfo,
@@ -33,8 +36,8 @@ from graphql import (
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
-from core import read_cache
-from core.errors import ServiceError
+from core import read_cache, scopes
+from core.errors import PermissionDenied, ServiceError
 from core.interfaces.errors import describe, internal_error
 
 
@@ -131,6 +134,64 @@ def _cache_key(schema: graphene.Schema, policy: CachePolicy, request: HttpReques
     return [query, name or "", json.dumps(variables, sort_keys=True)]
 
 
+# The scope a top-level field needs when the table does not name it: reads are `read`; an act nobody
+# classified needs the most powerful scope rather than slipping through.
+_DEFAULT_SCOPES = {OperationType.QUERY: scopes.READ, OperationType.MUTATION: scopes.ADMIN}
+ScopeTable = tuple[tuple[str, str], ...]  # ("Mutation.startProjectSync", "operate"), hashable for the cache
+
+
+@functools.lru_cache(maxsize=512)
+def required_scopes(table: ScopeTable, query: str, operation_name: str | None) -> frozenset[str]:
+    """The token scopes a document needs: each top-level field's (``Query.x`` / ``Mutation.y`` in
+    ``table``, else the operation's default). Empty when the document cannot run (GraphQL says why)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return frozenset()
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if operation_name is None and len(operations) == 1:
+        chosen = operations
+    if len(chosen) != 1 or chosen[0].operation not in _DEFAULT_SCOPES:
+        return frozenset()
+    operation = chosen[0].operation
+    root, default = operation.value.capitalize(), _DEFAULT_SCOPES[operation]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    scope_of = dict(table)
+    needed: set[str] = set()
+    pending, seen = [chosen[0].selection_set], set()
+    while pending:  # the top level, through fragments and inline fragments
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if not selection.name.value.startswith("__"):  # __typename, __schema: introspection reads
+                    needed.add(scope_of.get(f"{root}.{selection.name.value}", default))
+                else:
+                    needed.add(scopes.READ)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                if fragment := fragments.get(selection.name.value):
+                    pending.append(fragment.selection_set)
+    return frozenset(needed)
+
+
+def _missing_scope(request: Request, parser: GraphQLView, table: ScopeTable) -> str | None:
+    """The first scope the request's document needs and its token lacks (None for a session)."""
+    held = scopes.token_scopes(request.auth)
+    if held is None:
+        return None
+    django_request = request._request
+    try:
+        data = parser.parse_body(django_request)
+        query, _, operation_name, _ = parser.get_graphql_params(django_request, data)
+    except HttpError:
+        return None  # the view answers a malformed request itself
+    if not isinstance(query, str) or not (operation_name is None or isinstance(operation_name, str)):
+        return None
+    return next(iter(sorted(required_scopes(table, query, operation_name) - held)), None)
+
+
 def _without_errors(response: HttpResponse) -> bool:
     return "errors" not in json.loads(response.content)
 
@@ -152,10 +213,14 @@ class ApiGraphQLView(GraphQLView):
 
 
 def graphql_view(
-    *, schema: graphene.Schema, cache_policy: CachePolicy
+    *, schema: graphene.Schema, cache_policy: CachePolicy, field_scopes: Mapping[str, str]
 ) -> Callable[[HttpRequest], HttpResponse]:
     """GraphQLView behind DRF's authentication, permission and throttle policies (the REST API's own);
-    reads that only touch ``cache_policy``'s types are shared through the read cache."""
+    a token must hold each top-level field's scope (``field_scopes``: ``Query.x`` / ``Mutation.y``; ``read``
+    for a query and ``admin`` for a mutation it does not name); reads that only touch ``cache_policy``'s
+    types are shared through the read cache."""
+    scope_table = tuple(sorted(field_scopes.items()))
+    parser = ApiGraphQLView(schema=schema)  # reads the request's document as the view will
     rules = [
         depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
         alias_limit_validator(settings.GRAPHQL_MAX_ALIASES),
@@ -166,6 +231,12 @@ def graphql_view(
     @extend_schema(exclude=True)  # GraphQL documents itself (introspection)
     @api_view(["GET", "POST"])
     def view(request: Request) -> HttpResponse:
+        if missing := _missing_scope(request, parser, scope_table):
+            refused = PermissionDenied(scopes.scope_denied(missing))
+            body = {
+                "errors": [{"message": refused.message, "extensions": {"code": refused.code, "field": None}}]
+            }
+            return JsonResponse(body, status=403)
         django_request = request._request
         django_request.user = request.user  # resolvers see the token's user as well as a session's
         graphql = with_graphiql if settings.DEBUG else without_graphiql  # GraphiQL is a DEBUG tool

@@ -11,13 +11,28 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from core import scopes
+from core.scopes import scope_denied
+
 Result = TypeVar("Result")
 
 
-class OperatePermission(BasePermission):
-    """An app's operate check as a DRF permission; subclasses set ``check`` and ``message``."""
+class ReadScope(BasePermission):
+    """In every view's defaults: a read (a safe method) made with a token needs its ``read`` scope. Acts
+    check their own scope, with their permission (``OperatePermission``)."""
 
-    reads_open: ClassVar[bool] = False  # True: safe methods need no operate permission
+    message = scope_denied(scopes.READ)
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method not in SAFE_METHODS or scopes.allows(request.auth, scopes.READ)
+
+
+class OperatePermission(BasePermission):
+    """An app's operate check as a DRF permission; subclasses set ``check``, ``message`` and the token
+    ``scope`` the act needs (a token must hold it, and its owner the permission)."""
+
+    reads_open: ClassVar[bool] = False  # True: safe methods need only the read scope
+    scope: ClassVar[str] = scopes.OPERATE
     message = "You may not operate this"
 
     @staticmethod
@@ -25,9 +40,12 @@ class OperatePermission(BasePermission):
         return False
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if self.reads_open and request.method in SAFE_METHODS:
-            return True
-        return self.check(request.user)
+        read = self.reads_open and request.method in SAFE_METHODS
+        scope = scopes.READ if read else self.scope
+        if not scopes.allows(request.auth, scope):
+            self.message = scope_denied(scope)
+            return False
+        return read or self.check(request.user)
 
 
 def parse_input(serializer: type[Serializer[Any]], request: Request) -> dict[str, Any]:

@@ -8,10 +8,14 @@ from jiraplus.settings.base import INSTALLED_APPS
 # --- APIs -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Reads need the token's `read` scope; every act checks its own scope with its permission.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "core.interfaces.rest.ReadScope",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
 }
@@ -36,11 +40,13 @@ INSTALLED_APPS.append("drf_spectacular")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Jira++ Data Integrator API",
     "DESCRIPTION": "Synced Jira data and the controls of its sync. Authenticate with "
-    "`Authorization: Token <key>` (`python manage.py create_api_token USERNAME`).",
+    "`Authorization: Bearer <token>` (`python manage.py create_api_token NAME --user U --scope read`).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "core.interfaces.rest.ReadScope"],
 }
+# Failed token authentications allowed per minute per client address, and per token prefix.
+API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 10)
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
 # Rendered reads are shared through the cache until synced data changes (core/read_cache.py).

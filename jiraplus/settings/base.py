@@ -29,7 +29,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "graphene_django",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept for its migrations: the access app hashes its keys and empties it
+    "access",
     "sync",
     "orchestration",
     "notifications",

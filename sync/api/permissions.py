@@ -1,8 +1,8 @@
 from typing import Any
 
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 
+from core import scopes
 from core.interfaces.rest import OperatePermission
 from sync.permissions import OPERATE_SYNC_DENIED, administer_denied, can_administer, can_operate_sync
 
@@ -17,10 +17,12 @@ class CanOperateSync(OperatePermission):
 def may_administer(permission: str) -> type[BasePermission]:
     """The DRF permission for one of the onboarding acts (``sync.permissions.ADD_SITE`` …)."""
 
-    class CanAdminister(BasePermission):
+    class CanAdminister(OperatePermission):
+        scope = scopes.ADMIN
         message = administer_denied(permission)
 
-        def has_permission(self, request: Request, view: Any) -> bool:
-            return can_administer(request.user, permission)
+        @staticmethod
+        def check(user: Any) -> bool:
+            return can_administer(user, permission)
 
     return CanAdminister

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from tests.fixtures.sync import register
+from tests.fixtures.tokens import token_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ SCHEMATHESIS = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "schemath
 def test_no_generated_request_makes_the_rest_api_answer_with_a_server_error(live_server, fake_jira):
     register(fake_jira, ["ALPHA"])  # a registered project, for the examples that name it
     user = User.objects.create_superuser("fuzzer", "fuzz@example.com", "pw-fuzz-123")
-    token = Token.objects.create(user=user).key
+    token = token_for(user)
 
     result = subprocess.run(
         [
@@ -29,7 +29,7 @@ def test_no_generated_request_makes_the_rest_api_answer_with_a_server_error(live
             "run",
             f"{live_server.url}/api/schema/?format=json",
             "--header",
-            f"Authorization: Token {token}",
+            f"Authorization: Bearer {token}",
             "--checks",
             "not_a_server_error",
             "--max-examples",

@@ -10,6 +10,7 @@ import graphene
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.interfaces.graphql import Error, control_payload
 from core.interfaces.rest import OperatePermission
+from core.scopes import scope_denied
 
 
 class Payload(graphene.ObjectType):
@@ -74,9 +75,22 @@ class OnlyAlice(OperatePermission):
 
 
 def test_operate_permission_opens_reads_only_when_asked():
-    get: Any = SimpleNamespace(method="GET", user="bob")
-    post: Any = SimpleNamespace(method="POST", user="bob")
-    alice: Any = SimpleNamespace(method="POST", user="alice")
+    get: Any = SimpleNamespace(method="GET", user="bob", auth=None)
+    post: Any = SimpleNamespace(method="POST", user="bob", auth=None)
+    alice: Any = SimpleNamespace(method="POST", user="alice", auth=None)
     assert OnlyAlice().has_permission(get, None) and not OnlyAlice().has_permission(post, None)
     assert OnlyAlice().has_permission(alice, None)
     assert not OperatePermission().has_permission(get, None)
+
+
+def test_a_token_needs_the_scope_of_the_act_as_well_as_its_owner_the_permission():
+    reader, operator = SimpleNamespace(scopes=["read"]), SimpleNamespace(scopes=["operate"])
+    alice_reads: Any = SimpleNamespace(method="GET", user="alice", auth=reader)
+    alice_acts: Any = SimpleNamespace(method="POST", user="alice", auth=reader)
+    bob_acts: Any = SimpleNamespace(method="POST", user="bob", auth=operator)
+    assert OnlyAlice().has_permission(alice_reads, None)
+    refused = OnlyAlice()
+    assert not refused.has_permission(alice_acts, None) and refused.message == scope_denied("operate")
+    assert not OnlyAlice().has_permission(bob_acts, None)  # the scope alone is not enough
+    alice_reads_without_read: Any = SimpleNamespace(method="GET", user="alice", auth=operator)
+    assert not OnlyAlice().has_permission(alice_reads_without_read, None)

@@ -11,11 +11,11 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from notifications.models import Attempt, ChannelConfig, Notification
 from tests.fixtures.graphql import graphql
 from tests.fixtures.receivers import Reply
+from tests.fixtures.tokens import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_each_channel_validates_its_payload(channel, payload, field):
 
 
 def test_rest_requires_the_key_answers_201_then_200_with_the_same_body_and_409_on_another_body():
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=sender()).key}")
+    client = Client(HTTP_AUTHORIZATION=bearer(sender()))
     body = {"channel": "slack", "payload": {"to": ["#ops"], "text": "Deploy done\nAll services up."}}
     missing = post(client, body, key=None)
     assert missing.status_code == 400 and missing.json()["field"] == "Idempotency-Key"

@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from ops import status as ops_status
 from sync.permissions import OPERATORS_GROUP
+from tests.fixtures.tokens import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 EVERY_CHECK = (
@@ -33,8 +33,7 @@ def fresh_status() -> Iterator[None]:
 
 
 def gql_as(user: User) -> dict[str, Any]:
-    token = Token.objects.create(user=user)
-    response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").post(
+    response = Client(HTTP_AUTHORIZATION=bearer(user)).post(
         "/graphql", json.dumps({"query": QUERY}), content_type="application/json"
     )
     assert response.status_code == 200

@@ -8,11 +8,11 @@ import json
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from fakejira import FakeDataConfig
 from sync.models import SyncLog, SyncRun
 from tests.fixtures.sync import register, sync_and_wait
+from tests.fixtures.tokens import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -21,8 +21,7 @@ STEP_FIELDS = {"step", "cursor", "requests", "jira_ms", "wall_ms"}
 
 
 def _client() -> Client:
-    token = Token.objects.create(user=User.objects.create(username="reader"))
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return Client(HTTP_AUTHORIZATION=bearer(User.objects.create(username="reader")))
 
 
 def _graphql_logs(client: Client, project_id: int, level: str) -> list[dict[str, object]]:

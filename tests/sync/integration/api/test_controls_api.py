@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 
 from sync.models import ProjectTrackedUser, SyncJob, SyncRun
 from sync.permissions import OPERATORS_GROUP
 from tests.fixtures.sync import sync_and_wait, wait_for_run
+from tests.fixtures.tokens import bearer
 from tests.sync.integration.api.conftest import RecordingClient
 
 pytestmark = pytest.mark.integration
@@ -197,8 +197,7 @@ def test_tracked_users_over_graphql_backfill_and_remove(world, operator, reader)
 def test_sync_operators_group_and_staff_may_operate(world, staff_session, restore_schedule):
     member, _ = User.objects.get_or_create(username="group-member")
     member.groups.add(Group.objects.get(name=OPERATORS_GROUP))
-    token, _ = Token.objects.get_or_create(user=member)
-    client = RecordingClient(world, HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = RecordingClient(world, HTTP_AUTHORIZATION=bearer(member))
 
     assert mutate(client, 'pauseProjectSync(projectId: "ALPHA")')["errors"] == []
     assert mutate(staff_session, 'resumeProjectSync(projectId: "ALPHA")')["errors"] == []
