@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from access import tokens
+from access import failures, tokens
 from access.models import ApiToken
 from core.errors import NotAuthenticated
 
@@ -32,15 +31,6 @@ def _keys(request: Request, secret: str) -> list[str]:
     return keys
 
 
-def _count(key: str) -> None:
-    if cache.add(key, 1, _WINDOW):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.set(key, 1, _WINDOW)
-
-
 class ApiTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
         parts = get_authorization_header(request).split()
@@ -54,13 +44,12 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(tokens.INVALID) from None
         keys = _keys(request, secret)
         limit = settings.API_AUTH_FAILURES_PER_MINUTE
-        if any(int(cache.get(key) or 0) >= limit for key in keys):
+        if failures.over(keys, limit):
             raise exceptions.Throttled(_WINDOW, detail="Too many failed authentications; try again later")
         try:
             token = tokens.token_authenticate(secret)
         except NotAuthenticated as refused:
-            for key in keys:
-                _count(key)
+            failures.count(keys, _WINDOW)
             raise exceptions.AuthenticationFailed(refused.message) from None
         return token.user, token
 

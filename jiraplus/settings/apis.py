@@ -47,6 +47,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Failed token authentications allowed per minute per client address, and per token prefix.
 API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 10)
+# Sign-ins (the admin): failures allowed per address and per username before a lockout of this long.
+LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 20)
 # Rendered reads are shared through the cache until synced data changes (core/read_cache.py).
