@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from access.models import ApiToken
 from core import scopes
+from core.audit.trail import audited
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 
 PREFIX_START = "jpp_"
@@ -61,9 +62,14 @@ class Issued:
     secret: str  # shown once; only its digest is stored
 
 
+@audited("token.create", lambda a: f"token {a['name']} of {a['username']}")
 def token_create(
     *, name: str, username: str, scope_names: Sequence[str], expires_at: datetime | None
 ) -> Issued:
+    return _issue(name=name, username=username, scope_names=scope_names, expires_at=expires_at)
+
+
+def _issue(*, name: str, username: str, scope_names: Sequence[str], expires_at: datetime | None) -> Issued:
     """A new token for ``username``; the secret is returned once and never stored."""
     scope_names = [s.strip().lower() for s in scope_names]
     if not name.strip():
@@ -151,22 +157,27 @@ def _live(prefix: str) -> ApiToken:
         raise NotFound(f"No live API token {prefix}", field="prefix") from None
 
 
+@audited("token.revoke", lambda a: f"token {a['prefix']}")
 def token_revoke(*, prefix: str) -> ApiToken:
     """The token stops working at once."""
-    token = _live(prefix)
+    return _revoke(_live(prefix))
+
+
+def _revoke(token: ApiToken) -> ApiToken:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return token
 
 
 @transaction.atomic
+@audited("token.rotate", lambda a: f"token {a['prefix']}")
 def token_rotate(*, prefix: str, expires_at: datetime | None = None) -> Issued:
     """A new secret with the same name, owner and scopes (and, unless given, a lifetime as long as the
     old one's); the old token is revoked."""
     old = _live(prefix)
     if expires_at is None and old.expires_at is not None:
         expires_at = timezone.now() + (old.expires_at - old.created_at)
-    token_revoke(prefix=prefix)
-    return token_create(
+    _revoke(old)
+    return _issue(
         name=old.name, username=old.user.get_username(), scope_names=old.scopes, expires_at=expires_at
     )

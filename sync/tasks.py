@@ -7,6 +7,7 @@ from datetime import datetime
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from core.audit.trail import audit_purge
 from sync import task_names
 from sync.services import engine, retention, runs, schedules, webhooks
 
@@ -58,6 +59,8 @@ def purge_webhook_events() -> None:
 
 @shared_task(name=task_names.PURGE_TRAIL, soft_time_limit=1800, time_limit=1900)
 def purge_trail() -> None:
-    """Daily: runs past their window (into the aggregate), then logs past theirs."""
+    """Daily: runs past their window (into the aggregate), then logs past theirs, then the audit trail's
+    old entries (core's table, which no app's beat entry would otherwise reach)."""
     retention.sync_runs_purge()
     retention.sync_logs_purge()
+    audit_purge()

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "graphene_django",
     "rest_framework",
     "rest_framework.authtoken",  # kept for its migrations: the access app hashes its keys and empties it
+    "core.audit",
     "access",
     "sync",
     "orchestration",
@@ -44,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.audit.trail.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -60,5 +60,6 @@ if not JIRAPLUS_SECRET_KEYS:
     ]
 
 # --- Retention (each app's windows are with its settings) ------------------------------------------
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)  # who did what: kept a year
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)  # ids per DELETE, each its own transaction
 RETENTION_INTERVAL = env_float("RETENTION_INTERVAL", 86400.0)  # seconds between purges (beat)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.audit.trail import audited
 from core.errors import AlreadyExists, Conflict, NotFound
 from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase, Status
 from orchestration.policy import next_after
@@ -66,6 +67,7 @@ def _issue(issue_key: str, site: str | None) -> Issue:
     return matches[0]
 
 
+@audited("orchestration.start", lambda a: f"issue {a['issue_key']}")
 def orchestration_start(
     *, issue_key: str, site: str | None = None, auto_proceed: bool = False, actor: str = ""
 ) -> OrchestrationControlResult:
@@ -124,6 +126,7 @@ def _decide(
 
 
 @transaction.atomic
+@audited("orchestration.approve", lambda a: f"orchestration {a['orchestration_id']}")
 def phase_approve(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.APPROVED, actor=actor, comment=comment
@@ -145,6 +148,7 @@ def phase_approve(*, orchestration_id: int, actor: str, comment: str = "") -> Or
 
 
 @transaction.atomic
+@audited("orchestration.reject", lambda a: f"orchestration {a['orchestration_id']}")
 def phase_reject(*, orchestration_id: int, actor: str, comment: str = "") -> OrchestrationControlResult:
     orchestration, approval = _decide(
         orchestration_id, Approval.Decision.REJECTED, actor=actor, comment=comment
@@ -165,6 +169,7 @@ def _is_leased(orchestration: Orchestration) -> bool:
 
 
 @transaction.atomic
+@audited("orchestration.cancel", lambda a: f"orchestration {a['orchestration_id']}")
 def orchestration_cancel(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Ends it now, or, while a phase runs, at that phase's next checkpoint (heartbeat or phase end)."""
     orchestration = _get(orchestration_id)
@@ -181,6 +186,7 @@ def orchestration_cancel(*, orchestration_id: int, actor: str) -> OrchestrationC
 
 
 @transaction.atomic
+@audited("orchestration.retry", lambda a: f"orchestration {a['orchestration_id']}")
 def orchestration_retry(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Resume a FAILED orchestration from its failed phase: a new execution of that phase (fresh
     idempotency key, fresh fix budget); completed phases are not run again."""
@@ -214,6 +220,7 @@ def orchestration_retry(*, orchestration_id: int, actor: str) -> OrchestrationCo
 
 
 @transaction.atomic
+@audited("orchestration.pause", lambda a: f"orchestration {a['orchestration_id']}")
 def orchestration_pause(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     """Nothing new starts while paused; a running phase finishes first (pause is seen at its end)."""
     orchestration = _get(orchestration_id)
@@ -230,6 +237,7 @@ def orchestration_pause(*, orchestration_id: int, actor: str) -> OrchestrationCo
 
 
 @transaction.atomic
+@audited("orchestration.resume", lambda a: f"orchestration {a['orchestration_id']}")
 def orchestration_resume(*, orchestration_id: int, actor: str) -> OrchestrationControlResult:
     orchestration = _get(orchestration_id)
     if orchestration.status == Status.PAUSED:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit.trail import audited
 from core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from sync.jira.errors import JiraError, JiraErrorCode
 from sync.models import (
@@ -137,6 +138,7 @@ def _resume(job: SyncJob, actor: str) -> None:
     runs.continue_parked(project=job.project)
 
 
+@audited("sync.pause", lambda a: f"project {a['project'].key}")
 def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncControlResult:
     """Stop scheduled runs (manual triggers still work); the beat entry is disabled, the cron kept.
     A run in flight stops at its next step boundary and continues from there on resume."""
@@ -151,6 +153,7 @@ def sync_pause(*, project: Project, note: str = "", actor: str = "") -> SyncCont
     return SyncControlResult(project, "pause", job)
 
 
+@audited("sync.resume", lambda a: f"project {a['project'].key}")
 def sync_resume(*, project: Project, actor: str = "") -> SyncControlResult:
     """Scheduled runs again from the next slot; slots missed while paused never fire. The only run it
     starts is the continuation of one the pause stopped mid-way."""
@@ -161,6 +164,7 @@ def sync_resume(*, project: Project, actor: str = "") -> SyncControlResult:
     return SyncControlResult(project, "resume", job)
 
 
+@audited("sync.start", lambda a: f"project {a['project'].key}")
 def sync_start(
     *, project: Project, full: bool = False, actor: str = "", trigger: str = SyncRun.Trigger.MANUAL
 ) -> SyncControlResult:
@@ -174,6 +178,7 @@ def sync_start(
         )
 
 
+@audited("sync.reschedule", lambda a: f"project {a['project'].key}")
 def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncControlResult:
     """Store a validated cron; beat uses it within seconds, from the next slot after now."""
     expression = schedules.cron_validate(expression=cron)
@@ -191,6 +196,7 @@ def sync_reschedule(*, project: Project, cron: str, actor: str = "") -> SyncCont
     return SyncControlResult(project, "reschedule", job)
 
 
+@audited("sync.trigger", lambda a: f"project {a['project'].key}")
 def sync_trigger(
     *,
     project: Project,
@@ -221,6 +227,7 @@ def _clean_ids(account_ids: Sequence[str]) -> list[str]:
     return sorted({a.strip() for a in account_ids})
 
 
+@audited("tracked_users.add", lambda a: f"project {a['project'].key}")
 def tracked_users_add(*, project: Project, account_ids: Sequence[str], actor: str = "") -> SyncControlResult:
     """Track more accounts and backfill them: one full-history run limited to the newly tracked ones.
 
@@ -258,6 +265,7 @@ def tracked_users_add(*, project: Project, account_ids: Sequence[str], actor: st
     )
 
 
+@audited("tracked_users.remove", lambda a: f"project {a['project'].key}")
 def tracked_users_remove(
     *, project: Project, account_ids: Sequence[str], purge: bool = False, actor: str = ""
 ) -> SyncControlResult:
@@ -324,6 +332,7 @@ def tracked_users_set(
     return result
 
 
+@audited("sync.cancel", lambda a: f"project {a['project'].key}" if a.get("project") else f"run {a['run'].id}")
 def sync_cancel(
     *, project: Project | None = None, run: SyncRun | None = None, actor: str = "", note: str = ""
 ) -> SyncControlResult:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import PROTECT
 from django.utils import timezone
 
+from core.audit.trail import audited
 from core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from sync.jira.budget import budget_from_settings
 from sync.jira.client import JiraClient, JiraCredentials, RequestCounter, SiteIdentity
@@ -114,6 +115,7 @@ def site_verified(
     return site
 
 
+@audited("site.add", lambda a: f"site {a['name']}")
 def site_add(*, name: str, url: str, email: str, token: str, auth_kind: str = AuthKind.BASIC) -> JiraSite:
     """Check the credentials against Jira (myself + serverInfo), then store the site; nothing on error."""
     site = site_verified(name=name, url=url, email=email, token=token, auth_kind=auth_kind)
@@ -155,6 +157,7 @@ def project_add(*, site: JiraSite, key: str, track: Sequence[str] = (), cron: st
     return projects_register(site=site, keys=[key], track=track, cron=cron)[0]
 
 
+@audited("project.register", lambda a: f"site {a['site'].name}: {', '.join(a['keys'])}")
 def projects_register(
     *,
     site: JiraSite,
@@ -257,6 +260,7 @@ class Unregistered:
 PURGE_BATCH = 500
 
 
+@audited("project.unregister", lambda a: f"project {a['project'].key}")
 def project_unregister(*, project: Project, purge: bool = False, actor: str = "") -> Unregistered:
     """Stop syncing a project for good: its beat entry is deleted and every sync control refuses it.
 

@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import retention
+from core.audit.trail import audited
 from core.errors import InvalidInput, NotAuthenticated, NotFound, ServiceError
 from core.publish import publish_after_commit
 from sync import task_names
@@ -66,6 +67,7 @@ class Receipt:
 # --- Secrets ----------------------------------------------------------------------------------------
 
 
+@audited("site.webhook_secret", lambda a: f"site {a['site'].name}")
 def webhook_secret_set(*, site: JiraSite, secret: str | None = None) -> str:
     """Store the site's webhook secret (encrypted); generates one when none is given. Returns it."""
     secret = secrets.token_urlsafe(32) if secret is None else secret.strip()

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from core.audit.trail import record
 from core.crypto import rotate_all
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rotated = rotate_all()
+        record("secrets.rotate", "every encrypted field", detail={"rows": sum(rotated.values())})
         for label, count in sorted(rotated.items()):
             self.stdout.write(f"{label}: {count} re-encrypted")
         self.stdout.write(f"Rotated {sum(rotated.values())} secrets to the newest key.")
