@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from core.audit.api import AuditList
 from core.interfaces.graphql import graphql_view
 from jiraplus.schema import FIELD_SCOPES, READ_CACHE_POLICY, schema
 from ops.views import readyz
@@ -26,4 +27,5 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("api/", include("orchestration.api.urls")),
     path("api/messages/", include("notifications.api")),
+    path("api/audit/", AuditList.as_view(), name="audit-list"),
 ]

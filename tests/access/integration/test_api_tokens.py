@@ -211,7 +211,7 @@ CHANGE_SCOPES = {
     "/api/sites/1/projects/": scopes.ADMIN,
 }
 # Reads that reach Jira with a site's credentials belong to onboarding.
-READ_SCOPES = {"/api/sites/1/jira-projects/": scopes.ADMIN}
+READ_SCOPES = {"/api/sites/1/jira-projects/": scopes.ADMIN, "/api/audit/": scopes.ADMIN}
 # Outside token scopes: probes, the metrics scrape token, Jira's signed webhooks; GraphQL has its own matrix.
 OUTSIDE = {"/healthz", "/readyz", "/metrics", "/webhooks/jira/1/", "/graphql"}
 SCOPED_URLS = [u for u in API_URLS if u not in OUTSIDE]

@@ -109,3 +109,20 @@ def test_the_trail_is_read_only_in_the_admin_and_purged_after_its_window(staff):
 
     assert audit_purge() == 1
     assert list(AuditEntry.objects.values_list("target", flat=True)) == ["project NEW"]
+
+
+def test_staff_query_the_trail_over_rest_with_an_admin_token(staff):
+    for target in ("project ALPHA", "project BETA", "project ALPHA"):
+        AuditEntry.objects.create(action="sync.pause", target=target, actor="ada", via="rest")
+    AuditEntry.objects.create(action="token.create", target="token ci of ada", via="command")
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(staff, ['admin'])}")
+
+    page = admin.get("/api/audit/", {"action": "sync.pause", "target": "alpha"}).json()
+    assert [e["target"] for e in page["results"]] == ["project ALPHA", "project ALPHA"]
+    assert admin.get("/api/audit/", {"since": "yesterday"}).json()["field"] == "since"
+
+    reader = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(staff, ['read'])}")
+    assert reader.get("/api/audit/").status_code == 403  # needs the admin scope
+    clerk = User.objects.create_user("clerk", password="pw-clerk-123")
+    not_staff = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(clerk, ['admin'])}")
+    assert not_staff.get("/api/audit/").json()["message"] == "The audit trail is for staff users"
