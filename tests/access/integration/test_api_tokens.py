@@ -326,3 +326,25 @@ def test_a_session_is_judged_by_its_permissions_alone(owner):
         "application/json",
     ).json()
     assert body["data"]["pauseProjectSync"]["errors"] == [{"code": "NOT_FOUND"}]
+
+
+def test_an_operator_without_a_shell_issues_a_token_in_the_admin_and_sees_its_secret_once(owner):
+    client = Client()
+    client.force_login(owner)
+    form = {"name": "boards", "user": owner.id, "scope_names": ["read", "notify"], "lifetime": "30d"}
+
+    page = client.post("/admin/access/apitoken/add/", form)
+
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    token = ApiToken.objects.get(name="boards")
+    shown = page.content.decode()
+    secret = shown.split('id="token-secret"')[0].rsplit('value="', 1)[1].split('"', 1)[0]
+    assert secret.startswith(token.prefix + "_") and token.digest == tokens.digest(secret)
+    assert token.scopes == ["read", "notify"] and token.expires_at is not None
+    assert call(secret).status_code == 200
+    # Nowhere else: not on the token's own page, the list, or anything the session kept.
+    for url in ("/admin/access/apitoken/", f"/admin/access/apitoken/{token.id}/change/"):
+        assert secret not in client.get(url).content.decode()
+    assert secret not in repr(dict(client.session))
+    assert client.post("/admin/access/apitoken/add/", {**form, "scope_names": []}).status_code == 200
+    assert ApiToken.objects.count() == 1  # a form without a scope issues nothing
