@@ -19,6 +19,7 @@ from access import tokens
 from access.models import ApiToken
 from core import scopes
 from core.interfaces.admin import ReadOnlyAdmin
+from sync.models import JiraSite
 
 # DRF registers its plain-text tokens' admin; they are hashed into ApiToken by the access migration.
 if admin.site.is_registered(TokenProxy):
@@ -38,13 +39,29 @@ class IssueTokenForm(forms.ModelForm):
         "messages; admin: sites and projects. The token never exceeds its owner's permissions.",
     )
     lifetime = forms.ChoiceField(choices=LIFETIMES, initial="90d")
+    sites = forms.ModelMultipleChoiceField(
+        queryset=JiraSite.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Limit the token to these Jira sites; none chosen: every site its owner sees.",
+    )
 
     class Meta:
         model = ApiToken
         fields = ["name", "user"]
 
 
-_LISTED = ("prefix", "name", "user", "scopes", "expires_at", "last_used_at", "revoked_at", "migrated")
+_LISTED = (
+    "prefix",
+    "name",
+    "user",
+    "scopes",
+    "site_ids",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+    "migrated",
+)
 
 
 @admin.register(ApiToken)
@@ -61,11 +78,11 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = IssueTokenForm
-            kwargs["fields"] = ["name", "user", "scope_names", "lifetime"]
+            kwargs["fields"] = ["name", "user", "scope_names", "lifetime", "sites"]
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["name", "user", "scope_names", "lifetime"] if obj is None else self.fields
+        return ["name", "user", "scope_names", "lifetime", "sites"] if obj is None else self.fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return () if obj is None else self.readonly_fields
@@ -76,6 +93,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
             username=form.cleaned_data["user"].get_username(),
             scope_names=form.cleaned_data["scope_names"],
             expires_at=tokens.expiry_parse(form.cleaned_data["lifetime"]),
+            site_ids=[site.id for site in form.cleaned_data["sites"]],
         )
         obj.__dict__.update(issued.token.__dict__)  # the row the service wrote, for the admin's log
         obj._issued_secret = issued.secret  # type: ignore[attr-defined]

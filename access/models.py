@@ -17,6 +17,11 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True)
     digest = models.CharField(max_length=64, help_text="SHA-256 of the secret, hex.")
     scopes = models.JSONField(default=list, help_text=f"Any of {', '.join(scopes.SCOPES)}.")
+    site_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Jira site ids it may see; empty: every site its owner sees.",
+    )
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     last_used_at = models.DateTimeField(null=True, blank=True, help_text="Written at most once a minute.")
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -64,12 +64,27 @@ class Issued:
 
 @audited("token.create", lambda a: f"token {a['name']} of {a['username']}")
 def token_create(
-    *, name: str, username: str, scope_names: Sequence[str], expires_at: datetime | None
+    *,
+    name: str,
+    username: str,
+    scope_names: Sequence[str],
+    expires_at: datetime | None,
+    site_ids: Sequence[int] = (),
 ) -> Issued:
-    return _issue(name=name, username=username, scope_names=scope_names, expires_at=expires_at)
+    """``site_ids`` limits what the token sees to those Jira sites (empty: every site its owner sees)."""
+    return _issue(
+        name=name, username=username, scope_names=scope_names, expires_at=expires_at, site_ids=site_ids
+    )
 
 
-def _issue(*, name: str, username: str, scope_names: Sequence[str], expires_at: datetime | None) -> Issued:
+def _issue(
+    *,
+    name: str,
+    username: str,
+    scope_names: Sequence[str],
+    expires_at: datetime | None,
+    site_ids: Sequence[int],
+) -> Issued:
     """A new token for ``username``; the secret is returned once and never stored."""
     scope_names = [s.strip().lower() for s in scope_names]
     if not name.strip():
@@ -95,6 +110,7 @@ def _issue(*, name: str, username: str, scope_names: Sequence[str], expires_at: 
                     prefix=prefix,
                     digest=digest(secret),
                     scopes=[s for s in scopes.SCOPES if s in scope_names],
+                    site_ids=sorted(set(site_ids)),
                     expires_at=expires_at,
                 )
         except IntegrityError:
@@ -172,12 +188,16 @@ def _revoke(token: ApiToken) -> ApiToken:
 @transaction.atomic
 @audited("token.rotate", lambda a: f"token {a['prefix']}")
 def token_rotate(*, prefix: str, expires_at: datetime | None = None) -> Issued:
-    """A new secret with the same name, owner and scopes (and, unless given, a lifetime as long as the
+    """A new secret with the same name, owner, scopes and sites (and, unless given, a lifetime as long as the
     old one's); the old token is revoked."""
     old = _live(prefix)
     if expires_at is None and old.expires_at is not None:
         expires_at = timezone.now() + (old.expires_at - old.created_at)
     _revoke(old)
     return _issue(
-        name=old.name, username=old.user.get_username(), scope_names=old.scopes, expires_at=expires_at
+        name=old.name,
+        username=old.user.get_username(),
+        scope_names=old.scopes,
+        expires_at=expires_at,
+        site_ids=old.site_ids,
     )

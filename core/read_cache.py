@@ -34,6 +34,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import tenancy
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "jiraplus:read-cache:version"
@@ -111,7 +113,8 @@ def cached_response(
     if version is None:
         return render()
     digest = hashlib.blake2b(digest_size=20)
-    for part in key_parts:
+    # The caller's sites are part of every key: one tenant's page is never served to another.
+    for part in (tenancy.cache_part(), *key_parts):
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
     key = f"jiraplus:read:{namespace}:{version}:{digest.hexdigest()}"

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from core.isotime import iso_utc
+from core.tenancy import visible
 from orchestration.models import AgentExecution, Approval, Event, Orchestration, PhaseExecution
 from sync.models import Comment, Issue, Worklog
 from sync.selectors import project_live_issues
@@ -86,7 +87,7 @@ def issue_context(*, issue: Issue) -> dict[str, Any]:
 def orchestrations_list(
     *, status: str | None = None, project_key: str | None = None
 ) -> QuerySet[Orchestration]:
-    query = Orchestration.objects.select_related("project").order_by("-id")
+    query = visible(Orchestration.objects.select_related("project").order_by("-id"), "project__site_id")
     if status:
         query = query.filter(status=status)
     if project_key:
@@ -96,10 +97,14 @@ def orchestrations_list(
 
 def orchestration_detail() -> QuerySet[Orchestration]:
     """One orchestration with everything its detail views show, in a constant number of queries."""
-    return Orchestration.objects.select_related("project").prefetch_related(
-        Prefetch("phases", queryset=PhaseExecution.objects.prefetch_related("agents").order_by("id")),
-        Prefetch("approvals", queryset=Approval.objects.order_by("id")),
-        Prefetch("events", queryset=Event.objects.order_by("seq")),
+    return (
+        visible(Orchestration.objects, "project__site_id")
+        .select_related("project")
+        .prefetch_related(
+            Prefetch("phases", queryset=PhaseExecution.objects.prefetch_related("agents").order_by("id")),
+            Prefetch("approvals", queryset=Approval.objects.order_by("id")),
+            Prefetch("events", queryset=Event.objects.order_by("seq")),
+        )
     )
 
 

@@ -19,6 +19,18 @@ class SyncConfig(AppConfig):
         post_migrate.connect(_operators_group, sender=self)
         _watch_synced_data(self)
         _register_purges()
+        _register_tenancy(self)
+
+
+def _register_tenancy(app: AppConfig) -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from core import tenancy
+    from sync.tenancy import site_access_changed, visible_site_ids
+
+    tenancy.register(visible_site_ids)
+    for signal in (post_save, post_delete):
+        signal.connect(site_access_changed, sender=app.get_model("SiteAccess"))
 
 
 def _register_purges() -> None:

@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import functools
 import getpass
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from core.audit.models import AuditEntry
+from core.context import current_request
 from core.retention import cutoff, purge_in_batches
 
-_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 # Never recorded, whatever the act: a credential's name anywhere in an argument's name keeps it out.
 _SECRET_WORDS = ("token", "secret", "password", "credential")
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class AuditMiddleware:
-    """Makes the request known to the services it reaches (after authentication: a token authenticated by
-    DRF later in the view is read from the same request object when the act is recorded)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        with acting_request(request):
-            return self.get_response(request)
-
-
-@contextmanager
-def acting_request(request: HttpRequest | None) -> Iterator[None]:
-    reset = _request.set(request)
-    try:
-        yield
-    finally:
-        _request.reset(reset)
 
 
 def _via(request: HttpRequest) -> str:
@@ -80,7 +57,7 @@ def record(
     action: str, target: str = "", *, actor: str = "", detail: Mapping[str, Any] | None = None
 ) -> None:
     """One entry for an act that succeeded, with the caller of the request it ran under, if any."""
-    request = _request.get()
+    request = current_request()
     entry = AuditEntry(action=action, target=target[:255], actor=actor, detail=_plain(detail or {}))
     if request is None:
         entry.via = AuditEntry.Via.COMMAND

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.audit.trail import audited
 from core.errors import AlreadyExists, Conflict, NotFound
+from core.tenancy import visible, visible_site_ids
 from orchestration.models import ACTIVE_STATUSES, Approval, Orchestration, Phase, Status
 from orchestration.policy import next_after
 from orchestration.services.state import bump, current_execution, enqueue, finish, locked, record, schedule
@@ -45,13 +46,14 @@ class OrchestrationControlResult:
 
 def _get(orchestration_id: int) -> Orchestration:
     orchestration = locked(orchestration_id)
-    if orchestration is None:
+    sites = visible_site_ids()  # another tenant's orchestration does not exist for this caller
+    if orchestration is None or (sites is not None and orchestration.project.site_id not in sites):
         raise NotFound(f"No orchestration {orchestration_id}", field="id")
     return orchestration
 
 
 def _issue(issue_key: str, site: str | None) -> Issue:
-    matching = Issue.live.select_related("project").filter(key=issue_key.strip().upper())
+    matching = visible(Issue.live.select_related("project").filter(key=issue_key.strip().upper()))
     if site:
         matching = matching.filter(site=site_by_ref(ref=site))
     matches = list(matching[:2])

@@ -23,7 +23,7 @@ from core.interfaces.errors import error_text
 from sync import selectors
 from sync.admin.console import actor
 from sync.jira.errors import JiraError
-from sync.models import AuthKind, JiraSite, SyncRun
+from sync.models import AuthKind, JiraSite, SiteAccess, SyncRun
 from sync.permissions import ADD_PROJECT, ADD_SITE, OPERATE_SYNC_DENIED, can_administer, can_operate_sync
 from sync.services import controls, discovery, sites
 from sync.services.webhooks import MIN_SECRET_LENGTH
@@ -280,3 +280,13 @@ def _check(request: HttpRequest) -> JsonResponse:
             f"(time zone {me.time_zone}, {me.deployment_type} {me.version})",
         }
     )
+
+
+@admin.register(SiteAccess)
+class SiteAccessAdmin(admin.ModelAdmin):
+    """Which sites a user who is not staff may see through the APIs (none listed: every site)."""
+
+    list_display = ["user", "site"]
+    list_filter = ["site"]
+    search_fields = ["user__username", "site__name"]
+    autocomplete_fields = ["user"]

@@ -20,6 +20,7 @@ from rest_framework.serializers import Serializer
 
 from core.interfaces.rest import control_response, parse_input
 from core.read_cache import cached_read
+from core.tenancy import visible
 from sync import models, selectors
 from sync.api import serializers as s
 from sync.api.permissions import CanOperateSync, may_administer
@@ -326,7 +327,7 @@ class SiteViewSet(viewsets.GenericViewSet[models.JiraSite]):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[models.JiraSite]:
-        return models.JiraSite.objects.order_by("name")
+        return visible(models.JiraSite.objects.order_by("name"), "id")
 
     def get_object(self) -> models.JiraSite:
         return selectors.site_by_ref(ref=self.kwargs["pk"], field="site")

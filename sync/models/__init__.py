@@ -18,6 +18,7 @@ from sync.models.jira import (
     Sprint,
     Worklog,
 )
+from sync.models.tenancy import SiteAccess
 from sync.models.trail import (
     ACTIVE_RUN_STATUSES,
     RunStatus,
@@ -45,6 +46,7 @@ __all__ = [
     "Project",
     "ProjectTrackedUser",
     "RunStatus",
+    "SiteAccess",
     "Sprint",
     "SyncEntity",
     "SyncJob",

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
+from core.tenancy import visible
 from sync.models import Issue, IssueChange, JiraSite, JiraUser, Project, Sprint
 from sync.selectors.issues import CHANGE_ORDER, IssueIncludes, issue_history, issue_rows
 
@@ -59,7 +60,7 @@ class SprintScopeChange:
 
 
 def sprint_by_jira_id(*, sprint_id: int) -> Sprint:
-    sprints = list(Sprint.objects.filter(jira_id=sprint_id)[:2])
+    sprints = list(visible(Sprint.objects.filter(jira_id=sprint_id), "project__site_id")[:2])
     if not sprints:
         raise NotFound(f"No synced sprint {sprint_id}", field="sprintId")
     if len(sprints) > 1:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from core.errors import NotFound
+from core.tenancy import visible
 from sync.models import Comment, Issue, IssueChange, JiraUser, Project, Sprint, Worklog
 from sync.selectors.projects import key_ambiguous, site_by_ref
 
@@ -189,7 +190,7 @@ def issue_by_key(
     site_field: str = "siteId",
 ) -> Issue:
     """A synced issue by key, on ``site`` (id or name) when given; a key several sites hold needs one."""
-    matching = Issue.live.filter(key=key.strip().upper())
+    matching = visible(Issue.live.filter(key=key.strip().upper()))
     if site:
         matching = matching.filter(site=site_by_ref(ref=site, field=site_field))
     issues = issue_rows(issues=matching, includes=includes, limit=2, parents=parents)

@@ -10,12 +10,13 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
+from core.tenancy import visible
 from sync.models import JiraSite, JiraUser, Project, Sprint
 from sync.selectors.trail import sync_jobs
 
 
 def projects_list() -> QuerySet[Project]:
-    return (
+    return visible(
         Project.objects.select_related("site")
         .prefetch_related(Prefetch("sync_job", queryset=sync_jobs()))
         .order_by("key")
@@ -40,11 +41,12 @@ def tracked_users(*, project: Project) -> QuerySet[JiraUser]:
 def site_by_ref(*, ref: str | None, field: str = "siteId") -> JiraSite:
     """A site by its database id or its name; none named: the one site registered (the spec's
     jiraProjectOptions takes no site)."""
+    sites = visible(JiraSite.objects, "id")
     if ref is None:
-        return _the_only(JiraSite.objects.order_by("id")[:2], what="site", field=field)
+        return _the_only(sites.order_by("id")[:2], what="site", field=field)
     lookup = {"id": int(ref)} if ref.isdigit() else {"name": ref}
     try:
-        return JiraSite.objects.get(**lookup)
+        return sites.get(**lookup)
     except JiraSite.DoesNotExist:
         raise NotFound(f"No site '{ref}'", field=field) from None
 
@@ -71,7 +73,7 @@ def key_ambiguous(*, what: str, key: str, site_ids: Iterable[int], field: str) -
 def project_only() -> Project:
     """The one project registered (the spec's jiraProjectUserOptions takes no project)."""
     return _the_only(
-        Project.objects.select_related("site").order_by("id")[:2], what="project", field="projectId"
+        visible(Project.objects.select_related("site")).order_by("id")[:2], what="project", field="projectId"
     )
 
 

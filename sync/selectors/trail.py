@@ -8,6 +8,7 @@ from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from core.errors import InvalidInput
+from core.tenancy import visible
 from sync.models import ACTIVE_RUN_STATUSES, Project, SyncJob, SyncLog, SyncRun, SyncState
 from sync.services.schedules import SKIPPED_OVERLAP
 
@@ -60,10 +61,11 @@ def sync_jobs() -> QuerySet[SyncJob]:
     runs = SyncRun.objects.filter(project_id=OuterRef("project_id"))
     active = runs.filter(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at").values("id")[:1]
     latest = runs.order_by("-created_at").values("id")[:1]
-    return (
+    return visible(
         SyncJob.objects.select_related("project", "periodic_task")  # scheduleId is the task's name
         .annotate(workflow_run_id=Coalesce(Subquery(active), Subquery(latest)))
-        .order_by("project__key")
+        .order_by("project__key"),
+        "project__site_id",
     )
 
 

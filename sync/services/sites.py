@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.audit.trail import audited
 from core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from core.tenancy import visible
 from sync.jira.budget import budget_from_settings
 from sync.jira.client import JiraClient, JiraCredentials, RequestCounter, SiteIdentity
 from sync.jira.egress import check_site_url
@@ -140,7 +141,7 @@ def project_get(
     the same key (and, copies of one Jira, the same id): without a site that is an AMBIGUOUS error
     naming them."""
     lookup = {"jira_id": int(key_or_id)} if key_or_id.isdigit() else {"key": key_or_id.upper()}
-    projects = Project.objects.select_related("site").filter(**lookup)
+    projects = visible(Project.objects.select_related("site").filter(**lookup))
     if site:
         projects = projects.filter(site=site_by_ref(ref=site, field=site_field))
     found = list(projects[:10])

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from access import tokens
 from core import scopes
 from core.interfaces.cli import service_errors
+from sync.selectors import site_by_ref
 
 
 class Command(BaseCommand):
@@ -26,6 +27,12 @@ class Command(BaseCommand):
             choices=scopes.SCOPES,
             help="Repeat for several: read, operate, notify, admin",
         )
+        parser.add_argument(
+            "--site",
+            action="append",
+            default=[],
+            help="Limit it to this Jira site (name or id); repeat for several. Default: every site",
+        )
         parser.add_argument("--expires", default="90d", help="Lifetime: 90d (default), 12h, 2w, or never")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,6 +42,7 @@ class Command(BaseCommand):
                 username=options["user"],
                 scope_names=options["scope"],
                 expires_at=tokens.expiry_parse(options["expires"]),
+                site_ids=[site_by_ref(ref=ref, field="site").id for ref in options["site"]],
             )
         self.stdout.write(issued.secret)
         expires = issued.token.expires_at.isoformat() if issued.token.expires_at else "never"

@@ -25,6 +25,7 @@ from django.test.utils import setup_databases, teardown_databases
 from access.tokens import token_authenticate
 from fakejira import FakeDataConfig, FakeJira
 from sync.models import JiraSite, Project
+from sync.tenancy import user_site_ids
 from tests.fixtures.processes import Processes
 from tests.fixtures.sync import assert_same, register, sync_and_wait
 from tests.fixtures.tokens import token_for
@@ -133,9 +134,10 @@ def _user(name: str, *, staff: bool = False, operator: bool = False) -> User:
 
 def _token_client(world: World, user: User) -> RecordingClient:
     secret = token_for(user)
-    # A token's first use is recorded (once a minute): spent here, so the tests that count queries compare
-    # requests alike.
+    # A token's first use is recorded (once a minute) and its owner's granted sites are read into the cache:
+    # both spent here, so the tests that count queries compare requests alike.
     token_authenticate(secret)
+    user_site_ids(user.pk)
     return RecordingClient(world, HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 

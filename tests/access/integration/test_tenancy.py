@@ -1,0 +1,138 @@
+"""Two tenants on two Jira sites: a token limited to site A (or a user granted only site B) never sees a
+project, issue, job, site, count, cached page or error of the other site; the other tenant's objects are
+NOT_FOUND, exactly like objects that do not exist."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from access.tokens import token_create
+from fakejira import FakeDataConfig
+from sync.models import Issue, SiteAccess
+from sync.services import sites
+from tests.fixtures.sync import sync_and_wait
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def tenants(celery_worker, fake_jira_factory) -> dict[str, Any]:
+    fake_a = fake_jira_factory(FakeDataConfig(seed=11, projects={"ALPHA": 8}))
+    fake_b = fake_jira_factory(FakeDataConfig(seed=12, projects={"ALPHA": 6, "BETA": 5}))
+    site_a = sites.site_add(name="tenant-a", url=fake_a.base_url, email=fake_a.email, token=fake_a.api_token)
+    site_b = sites.site_add(name="tenant-b", url=fake_b.base_url, email=fake_b.email, token=fake_b.api_token)
+    projects = [
+        *sites.projects_register(site=site_a, keys=["ALPHA"]),
+        *sites.projects_register(site=site_b, keys=["ALPHA", "BETA"]),
+    ]
+    for project in projects:
+        assert sync_and_wait(project, full=True).status == "SUCCEEDED"
+    owner = User.objects.create_superuser("owner", "owner@example.com", "pw-owner-123")
+
+    def client(site_ids: list[int], user: User = owner) -> Client:
+        secret = token_create(
+            name="t",
+            username=user.username,
+            scope_names=["read", "operate", "admin"],
+            expires_at=None,
+            site_ids=site_ids,
+        ).secret
+        return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT="application/json")
+
+    return {"a": site_a, "b": site_b, "client": client}
+
+
+def gql(client: Client, query: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.post("/graphql", {"query": query}, "application/json").json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_limited_to_one_site_sees_nothing_of_the_other(tenants):
+    site_a, site_b = tenants["a"], tenants["b"]
+    only_a = tenants["client"]([site_a.id])
+    beta_issue = Issue.live.filter(project__key="BETA").values_list("key", flat=True).first()
+    seen: list[str] = []
+
+    def get(url: str) -> Any:
+        response = only_a.get(url)
+        seen.append(response.content.decode())
+        return response
+
+    # Lists hold site A's rows only, and the key both sites use is no longer ambiguous.
+    assert [(p["key"], p["site"]) for p in get("/api/projects/").json()] == [("ALPHA", "tenant-a")]
+    assert get("/api/projects/ALPHA/").status_code == 200
+    assert len(get("/api/projects/ALPHA/issues/?page_size=100").json()["results"]) == 8
+    jobs = get("/api/sync-jobs/")
+    assert jobs.status_code == 200 and len(jobs.json()) == 1
+    assert [s["name"] for s in get("/api/sites/").json()] == ["tenant-a"]
+
+    # The other tenant's objects answer as missing ones do.
+    for url, missing in [
+        ("/api/projects/BETA/", "/api/projects/NOSUCH/"),
+        ("/api/projects/BETA/issues/", "/api/projects/NOSUCH/issues/"),
+        ("/api/projects/BETA/runs/", "/api/projects/NOSUCH/runs/"),
+        (f"/api/issues/{beta_issue}/", "/api/issues/NOSUCH-1/"),
+        (f"/api/issues/{beta_issue}/history/", "/api/issues/NOSUCH-1/history/"),
+        (f"/api/sites/{site_b.id}/jira-projects/", "/api/sites/999999/jira-projects/"),
+    ]:
+        theirs, nothing = get(url), get(missing)
+        assert theirs.status_code == nothing.status_code == 404, url
+        assert theirs.json()["code"] == nothing.json()["code"] == "NOT_FOUND"
+    assert only_a.get("/api/projects/ALPHA/?site=tenant-b").status_code == 404
+
+    data = gql(only_a, "{ projects { key site } }")
+    seen.append(json.dumps(data))
+    assert data["data"]["projects"] == [{"key": "ALPHA", "site": "tenant-a"}]
+    total = gql(only_a, '{ issues(projectKey: "ALPHA", first: 1) { totalCount } }')
+    assert total["data"]["issues"]["totalCount"] == 8
+    for query in (
+        '{ issues(projectKey: "BETA", first: 5) { totalCount } }',
+        f'{{ issue(key: "{beta_issue}") {{ key summary }} }}',
+        '{ syncJob(projectId: "BETA") { status } }',
+        '{ syncRuns(projectId: "BETA") { id } }',
+    ):
+        body = gql(only_a, query)
+        seen.append(json.dumps(body))
+        assert codes(body) == ["NOT_FOUND"], (query, body)
+
+    paused = gql(only_a, 'mutation { pauseProjectSync(projectId: "BETA") { errors { code } } }')
+    assert paused["data"]["pauseProjectSync"]["errors"] == [{"code": "NOT_FOUND"}]
+    assert not any("tenant-b" in page for page in seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_cache_never_serves_one_tenants_page_to_another(tenants):
+    only_a, only_b = tenants["client"]([tenants["a"].id]), tenants["client"]([tenants["b"].id])
+    query = '{ projects { key site } issues(projectKey: "ALPHA", first: 3) { totalCount } }'
+    for _ in range(2):  # the second round is served from the cache
+        a, b = gql(only_a, query)["data"], gql(only_b, query)["data"]
+        assert a["projects"] == [{"key": "ALPHA", "site": "tenant-a"}] and a["issues"]["totalCount"] == 8
+        assert {p["site"] for p in b["projects"]} == {"tenant-b"} and b["issues"]["totalCount"] == 6
+        assert only_a.get("/api/projects/").json()[0]["site"] == "tenant-a"
+        assert {p["site"] for p in only_b.get("/api/projects/").json()} == {"tenant-b"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_granted_one_site_sees_only_it_and_a_token_narrows_further(tenants):
+    member = User.objects.create_user("member", password="pw-member-123")
+    member.user_permissions.add(*Permission.objects.filter(codename="operate_sync"))
+    SiteAccess.objects.create(user=member, site=tenants["b"])
+
+    unlimited_token = tenants["client"]([], member)
+    assert {p["site"] for p in unlimited_token.get("/api/projects/").json()} == {"tenant-b"}
+    assert unlimited_token.get("/api/projects/BETA/").status_code == 200
+
+    # A token of that user limited to site A sees what both allow: nothing.
+    narrowed = tenants["client"]([tenants["a"].id], member)
+    assert narrowed.get("/api/projects/").json() == []
+    assert gql(narrowed, "{ projects { key } }")["data"]["projects"] == []
