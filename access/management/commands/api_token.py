@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        listing = sub.add_parser("list", help="Every token: prefix, name, owner, scopes, expiry, last use")
+        listing = sub.add_parser(
+            "list", help="Every token: prefix, name, owner, scopes, sites, expiry, last use"
+        )
         listing.add_argument("--user", help="Only this owner's")
         revoke = sub.add_parser("revoke", help="Stop a token at once")
         revoke.add_argument("prefix", help="e.g. jpp_ab12cd34")
@@ -32,7 +34,8 @@ class Command(BaseCommand):
             for t in rows:
                 state = "revoked" if t.revoked_at else f"expires {t.expires_at or 'never'}"
                 self.stdout.write(
-                    f"{t.prefix}\t{t.name}\t{t.user.get_username()}\t{','.join(t.scopes)}\t{state}\t"
+                    f"{t.prefix}\t{t.name}\t{t.user.get_username()}\t{','.join(t.scopes)}\t"
+                    f"sites {','.join(map(str, t.site_ids)) or 'all'}\t{state}\t"
                     f"last used {t.last_used_at or 'never'}"
                 )
             return

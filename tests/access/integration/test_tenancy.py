@@ -4,16 +4,19 @@ NOT_FOUND, exactly like objects that do not exist."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.management import CommandError, call_command
 from django.test import Client
 
+from access.models import ApiToken
 from access.tokens import token_create
 from fakejira import FakeDataConfig
-from sync.models import Issue, SiteAccess
+from sync.models import Issue, SiteAccess, Sprint
 from sync.services import sites
 from tests.fixtures.sync import sync_and_wait
 
@@ -61,6 +64,13 @@ def test_a_token_limited_to_one_site_sees_nothing_of_the_other(tenants):
     site_a, site_b = tenants["a"], tenants["b"]
     only_a = tenants["client"]([site_a.id])
     beta_issue = Issue.live.filter(project__key="BETA").values_list("key", flat=True).first()
+    beta_sprint = (
+        Sprint.objects.filter(project__site=site_b)
+        .exclude(jira_id__in=Sprint.objects.filter(project__site=site_a).values("jira_id"))
+        .values_list("jira_id", flat=True)
+        .first()
+    )
+    assert beta_issue and beta_sprint
     seen: list[str] = []
 
     def get(url: str) -> Any:
@@ -84,6 +94,7 @@ def test_a_token_limited_to_one_site_sees_nothing_of_the_other(tenants):
         (f"/api/issues/{beta_issue}/", "/api/issues/NOSUCH-1/"),
         (f"/api/issues/{beta_issue}/history/", "/api/issues/NOSUCH-1/history/"),
         (f"/api/sites/{site_b.id}/jira-projects/", "/api/sites/999999/jira-projects/"),
+        (f"/api/sprints/{beta_sprint}/scope-changes/", "/api/sprints/999999/scope-changes/"),
     ]:
         theirs, nothing = get(url), get(missing)
         assert theirs.status_code == nothing.status_code == 404, url
@@ -136,3 +147,28 @@ def test_a_user_granted_one_site_sees_only_it_and_a_token_narrows_further(tenant
     narrowed = tenants["client"]([tenants["a"].id], member)
     assert narrowed.get("/api/projects/").json() == []
     assert gql(narrowed, "{ projects { key } }")["data"]["projects"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_limits_a_token_to_named_sites_and_rotation_keeps_them(tenants):
+    out = io.StringIO()
+    call_command(
+        "create_api_token",
+        "ci",
+        "--user",
+        "owner",
+        "--scope",
+        "read",
+        "--site",
+        "tenant-b",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    token = ApiToken.objects.get(name="ci")
+    assert token.site_ids == [tenants["b"].id]
+    rotated = io.StringIO()
+    call_command("api_token", "rotate", token.prefix, stdout=rotated, stderr=io.StringIO())
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {rotated.getvalue().strip()}")
+    assert {p["site"] for p in client.get("/api/projects/").json()} == {"tenant-b"}
+    with pytest.raises(CommandError, match="No site 'nowhere'"):
+        call_command("create_api_token", "x", "--user", "owner", "--scope", "read", "--site", "nowhere")
