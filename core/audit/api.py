@@ -10,9 +10,9 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 
-from core import scopes
+from core import scopes, tenancy
 from core.audit.models import AuditEntry
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
 from core.interfaces.rest import OperatePermission
 
 
@@ -41,6 +41,10 @@ class AuditList(generics.ListAPIView[AuditEntry]):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
+        if tenancy.visible_site_ids() is not None:  # entries name every tenant's projects and sites
+            raise PermissionDenied(
+                "The audit trail covers every site: a caller limited to sites cannot read it"
+            )
         entries = AuditEntry.objects.all()
         query = self.request.query_params
         for name in ("action", "actor", "token", "via"):

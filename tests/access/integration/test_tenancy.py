@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from fakejira import FakeDataConfig
 from sync.models import Issue, SiteAccess, Sprint
 from sync.services import sites
 from tests.fixtures.sync import sync_and_wait
+from tests.system.test_endpoint_auth import SAMPLE, routes, sample_url
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +52,19 @@ def tenants(celery_worker, fake_jira_factory) -> dict[str, Any]:
     return {"a": site_a, "b": site_b, "client": client}
 
 
+def only_on_b(site_a: Any, site_b: Any) -> tuple[str, int]:
+    """An issue key and a sprint id that exist on site B only."""
+    issue = Issue.live.filter(project__key="BETA").values_list("key", flat=True).first()
+    sprint = (
+        Sprint.objects.filter(project__site=site_b)
+        .exclude(jira_id__in=Sprint.objects.filter(project__site=site_a).values("jira_id"))
+        .values_list("jira_id", flat=True)
+        .first()
+    )
+    assert issue and sprint
+    return issue, sprint
+
+
 def gql(client: Client, query: str) -> dict[str, Any]:
     body: dict[str, Any] = client.post("/graphql", {"query": query}, "application/json").json()
     return body
@@ -63,14 +78,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 def test_a_token_limited_to_one_site_sees_nothing_of_the_other(tenants):
     site_a, site_b = tenants["a"], tenants["b"]
     only_a = tenants["client"]([site_a.id])
-    beta_issue = Issue.live.filter(project__key="BETA").values_list("key", flat=True).first()
-    beta_sprint = (
-        Sprint.objects.filter(project__site=site_b)
-        .exclude(jira_id__in=Sprint.objects.filter(project__site=site_a).values("jira_id"))
-        .values_list("jira_id", flat=True)
-        .first()
-    )
-    assert beta_issue and beta_sprint
+    beta_issue, beta_sprint = only_on_b(site_a, site_b)
     seen: list[str] = []
 
     def get(url: str) -> Any:
@@ -172,3 +180,42 @@ def test_the_command_limits_a_token_to_named_sites_and_rotation_keeps_them(tenan
     assert {p["site"] for p in client.get("/api/projects/").json()} == {"tenant-b"}
     with pytest.raises(CommandError, match="No site 'nowhere'"):
         call_command("create_api_token", "x", "--user", "owner", "--scope", "read", "--site", "nowhere")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_url_named_after_the_other_tenants_objects_answers_as_for_missing_ones(tenants):
+    site_a, site_b = tenants["a"], tenants["b"]
+    only_a = tenants["client"]([site_a.id])
+    beta_issue, beta_sprint = only_on_b(site_a, site_b)
+    # Each of site B's identifiers, and one that names nothing at all.
+    swaps = [
+        (beta_issue, "NOSUCH-1"),
+        ("BETA", "NOSUCH"),
+        (str(site_b.id), "999999"),
+        (str(beta_sprint), "999998"),
+    ]
+    urls = set()
+    for route in routes():
+        if route.startswith(("admin/", "webhooks/")) or route.strip("/") in ("healthz", "readyz", "metrics"):
+            continue
+        key = beta_issue if route.startswith("api/issues/") else "BETA"
+        url = sample_url(route).replace(f"/{SAMPLE['key']}/", f"/{key}/")
+        url = url.replace("/sprints/1/", f"/sprints/{beta_sprint}/").replace("/1/", f"/{site_b.id}/")
+        urls.add(url)
+
+    checked = 0
+    for url in sorted(urls):
+        response = only_a.get(url)
+        assert "tenant-b" not in response.content.decode(), url
+        missing_url = url
+        for theirs, nothing in swaps:
+            missing_url = missing_url.replace(f"/{theirs}/", f"/{nothing}/")
+        if missing_url == url:
+            continue  # names nothing of site B: a list, filtered above
+        missing = only_a.get(missing_url)
+        body = response.content.decode()
+        for theirs, nothing in swaps:  # as the messages repeat what was asked for
+            body = re.sub(rf"(?<![\w-]){re.escape(theirs)}(?![\w-])", nothing, body)
+        assert (response.status_code, body) == (missing.status_code, missing.content.decode()), url
+        checked += 1
+    assert checked >= 10
