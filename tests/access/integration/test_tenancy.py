@@ -13,10 +13,12 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import CommandError, call_command
 from django.test import Client
+from graphql import get_named_type, is_leaf_type, is_non_null_type
 
 from access.models import ApiToken
 from access.tokens import token_create
 from fakejira import FakeDataConfig
+from jiraplus.schema import schema
 from sync.models import Issue, SiteAccess, Sprint
 from sync.services import sites
 from tests.fixtures.sync import sync_and_wait
@@ -219,3 +221,66 @@ def test_every_url_named_after_the_other_tenants_objects_answers_as_for_missing_
         assert (response.status_code, body) == (missing.status_code, missing.content.decode()), url
         checked += 1
     assert checked >= 10
+
+
+# GraphQL arguments that name a tenant's objects, and what each takes for site B.
+_OBJECT_ARGUMENTS = {"projectId", "projectKey", "key", "issueKey", "sprintId", "siteId"}
+_PLAIN = {"cron": '"0 * * * *"', "accountIds": '["x"]', "keys": '["ALPHA"]'}
+
+
+def _literal(value: str | int) -> str:
+    return json.dumps(str(value))
+
+
+def _document(operation: str, name: str, field: Any, values: dict[str, str]) -> str:
+    arguments = dict(values)
+    for arg_name, arg in field.args.items():
+        if arg_name not in arguments and is_non_null_type(arg.type):
+            arguments[arg_name] = _PLAIN.get(arg_name, '"x"')
+    args = ", ".join(f"{k}: {v}" for k, v in arguments.items())
+    selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
+    return f"{operation} {{ {name}{f'({args})' if args else ''}{selection} }}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_graphql_field_naming_the_other_tenants_objects_answers_as_for_missing_ones(tenants):
+    site_a, site_b = tenants["a"], tenants["b"]
+    only_a = tenants["client"]([site_a.id])
+    beta_issue, beta_sprint = only_on_b(site_a, site_b)
+    theirs = {"projectId": "BETA", "projectKey": "BETA", "key": beta_issue, "issueKey": beta_issue}
+    theirs["sprintId"] = str(beta_sprint)
+    swaps = [
+        (beta_issue, "NOSUCH-1"),
+        ("BETA", "NOSUCH"),
+        (str(site_b.id), "999999"),
+        (str(beta_sprint), "999998"),
+    ]
+
+    def missing(value: str) -> str:
+        for b_value, nothing in swaps:
+            value = re.sub(rf"(?<![\w-]){re.escape(b_value)}(?![\w-])", nothing, value)
+        return value
+
+    checked = []
+    roots = {"query": schema.graphql_schema.query_type, "mutation": schema.graphql_schema.mutation_type}
+    for operation, root in roots.items():
+        for name, field in sorted(root.fields.items()):
+            named = _OBJECT_ARGUMENTS & set(field.args)
+            variants = []
+            if named - {"siteId"}:  # their object by key or id
+                variants.append({a: _literal(theirs[a]) for a in named - {"siteId"}})
+            if "siteId" in named:  # a key both sites hold, on their site
+                shared = {a: _literal("ALPHA") for a in named & {"projectId", "projectKey"}}
+                if not named - {"siteId", "projectId", "projectKey"}:
+                    variants.append({**shared, "siteId": _literal(site_b.id)})
+            for values in variants:
+                document = _document(operation, name, field, values)
+                answer = only_a.post("/graphql", {"query": document}, "application/json")
+                nothing = only_a.post("/graphql", {"query": missing(document)}, "application/json")
+                assert "tenant-b" not in answer.content.decode(), document
+                expected = (nothing.status_code, nothing.json())
+                assert (answer.status_code, json.loads(missing(answer.content.decode()))) == expected, (
+                    document
+                )
+                checked.append(f"{operation}.{name}")
+    assert len(set(checked)) >= 20, checked
