@@ -284,3 +284,18 @@ def test_every_graphql_field_naming_the_other_tenants_objects_answers_as_for_mis
                 )
                 checked.append(f"{operation}.{name}")
     assert len(set(checked)) >= 20, checked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cursor_from_the_other_tenant_pages_only_through_ones_own_issues(tenants):
+    only_a, only_b = tenants["client"]([tenants["a"].id]), tenants["client"]([tenants["b"].id])
+    page = """{ issues(projectKey: "ALPHA", first: 2, after: %s) {
+        pageInfo { endCursor } edges { node { summary } } } }"""
+    their_cursor = gql(only_b, page % "null")["data"]["issues"]["pageInfo"]["endCursor"]
+    ours = set(Issue.live.filter(site=tenants["a"]).values_list("summary", flat=True))
+    theirs = set(Issue.live.filter(site=tenants["b"]).values_list("summary", flat=True)) - ours
+
+    body = gql(only_a, page % json.dumps(their_cursor))
+    assert "errors" not in body, body  # site A's ALPHA, not an ambiguous key
+    summaries = {e["node"]["summary"] for e in body["data"]["issues"]["edges"]}
+    assert summaries <= ours and not summaries & theirs, body
