@@ -51,6 +51,7 @@ class IssueTokenForm(forms.ModelForm):
         fields = ["name", "user"]
 
 
+_ISSUE_FIELDS = ["name", "user", "scope_names", "lifetime", "sites"]  # the add form; the rest is read-only
 _LISTED = (
     "prefix",
     "name",
@@ -78,11 +79,11 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = IssueTokenForm
-            kwargs["fields"] = ["name", "user", "scope_names", "lifetime", "sites"]
+            kwargs["fields"] = _ISSUE_FIELDS
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["name", "user", "scope_names", "lifetime", "sites"] if obj is None else self.fields
+        return _ISSUE_FIELDS if obj is None else self.fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return () if obj is None else self.readonly_fields

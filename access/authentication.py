@@ -13,19 +13,15 @@ from rest_framework.request import Request
 
 from access import failures, tokens
 from access.models import ApiToken
+from core.context import client_address
 from core.errors import NotAuthenticated
 
 KEYWORDS = (b"bearer", b"token")
 _WINDOW = 60  # seconds
 
 
-def _client(request: Request) -> str:
-    # REMOTE_ADDR is the proxy's behind one; DRF's throttles make the same choice (NUM_PROXIES aside).
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 def _keys(request: Request, secret: str) -> list[str]:
-    keys = [f"auth-failures:client:{_client(request)}"]
+    keys = [f"auth-failures:client:{client_address(request) or 'unknown'}"]
     if prefix := tokens.token_prefix(secret):
         keys.append(f"auth-failures:prefix:{prefix}")
     return keys

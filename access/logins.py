@@ -17,13 +17,14 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from access import failures
+from core.context import client_address
 
 
 def _keys(request: HttpRequest | None, username: str) -> list[str]:
     # The username is hashed: cache keys must not carry what a person typed (it may be a password).
     keys = [f"login-failures:user:{hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]}"]
     if request is not None:
-        keys.append(f"login-failures:client:{request.META.get('REMOTE_ADDR') or 'unknown'}")
+        keys.append(f"login-failures:client:{client_address(request) or 'unknown'}")
     return keys
 
 

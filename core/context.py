@@ -18,6 +18,12 @@ def current_request() -> HttpRequest | None:
     return _request.get()
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the server saw it ("" when unknown). Behind a proxy this is the proxy's,
+    the same choice DRF's throttles make (NUM_PROXIES aside)."""
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
 @contextmanager
 def acting_request(request: HttpRequest | None) -> Iterator[None]:
     reset = _request.set(request)

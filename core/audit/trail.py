@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.audit.models import AuditEntry
-from core.context import current_request
+from core.context import client_address, current_request
 from core.retention import cutoff, purge_in_batches
 
 # Never recorded, whatever the act: a credential's name anywhere in an argument's name keeps it out.
@@ -67,7 +67,7 @@ def record(
         if user is not None and user.is_authenticated:
             entry.actor = user.get_username()
         entry.token = str(getattr(getattr(request, "auth", None), "prefix", "") or "")
-        entry.address = str(request.META.get("REMOTE_ADDR") or "")
+        entry.address = client_address(request)
         entry.via = _via(request)
     entry.save()
 

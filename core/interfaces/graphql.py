@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -95,6 +96,20 @@ class _ReadsCacheableData(Visitor):
             self.cacheable = False
 
 
+def _operation(query: str, operation_name: str | None) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+    """The parsed document and the operation a request runs, or None when GraphQL will refuse it
+    (a syntax error, no such operation, or several without a name)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if operation_name is None and len(operations) == 1:
+        chosen = operations
+    return (document, chosen[0]) if len(chosen) == 1 else None
+
+
 @functools.lru_cache(maxsize=512)
 def cacheable_query(
     schema: graphene.Schema, policy: CachePolicy, query: str, operation_name: str | None
@@ -102,16 +117,10 @@ def cacheable_query(
     """Whether the document only reads the policy's types and no field that moves with the clock, so its
     result is the same for every reader until that data changes (introspection and mutations never are).
     Clients send the same few documents: decided once each."""
-    try:
-        document = parse(query)
-    except GraphQLError:
+    parsed = _operation(query, operation_name)
+    if parsed is None or parsed[1].operation != OperationType.QUERY:
         return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
-    if operation_name is None and len(operations) == 1:
-        chosen = operations
-    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
-        return False
+    document = parsed[0]
     type_info = TypeInfo(schema.graphql_schema)
     reads = _ReadsCacheableData(type_info, policy)
     visit(document, TypeInfoVisitor(type_info, reads))  # the whole document: fragments too
@@ -144,22 +153,16 @@ ScopeTable = tuple[tuple[str, str], ...]  # ("Mutation.startProjectSync", "opera
 def required_scopes(table: ScopeTable, query: str, operation_name: str | None) -> frozenset[str]:
     """The token scopes a document needs: each top-level field's (``Query.x`` / ``Mutation.y`` in
     ``table``, else the operation's default). Empty when the document cannot run (GraphQL says why)."""
-    try:
-        document = parse(query)
-    except GraphQLError:
+    parsed = _operation(query, operation_name)
+    if parsed is None or parsed[1].operation not in _DEFAULT_SCOPES:
         return frozenset()
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if o.name is not None and o.name.value == operation_name]
-    if operation_name is None and len(operations) == 1:
-        chosen = operations
-    if len(chosen) != 1 or chosen[0].operation not in _DEFAULT_SCOPES:
-        return frozenset()
-    operation = chosen[0].operation
+    document, chosen = parsed
+    operation = chosen.operation
     root, default = operation.value.capitalize(), _DEFAULT_SCOPES[operation]
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     scope_of = dict(table)
     needed: set[str] = set()
-    pending, seen = [chosen[0].selection_set], set()
+    pending, seen = [chosen.selection_set], set()
     while pending:  # the top level, through fragments and inline fragments
         for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
