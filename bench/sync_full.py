@@ -9,7 +9,10 @@
 Prints wall time, Jira requests, the worker's peak RSS and whether the stored data (issues with their
 comments, worklogs and sprint links, and their change history) equals Jira's. Against a slow fake
 (``--latency-ms``, ``--search-latency-ms``) it also prints the most requests the API user had in flight
-at once and when each project's run started and finished, to show whether projects overlap.
+at once and when each project's run started and finished, to show whether projects overlap. It always
+prints the most requests that arrived within any one second (to check ``JIRA_SITE_RATE`` against):
+
+    JIRA_SITE_RATE=5 JIRA_SITE_BURST=1 .venv/bin/python -m bench.sync_full --concurrency 2
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ def main() -> int:
             wall, finished = run_all(projects, full=True)
             own_cpu = time.process_time() - own_cpu
             in_flight = fake.max_in_flight(fake.email.lower())
+            busiest = fake.most_requests_within(1.0)
             searches = sum(1 for r in fake.requests if r.endpoint in SEARCH_ENDPOINTS)
             peak, cpu = worker_usage(worker.pid)
             comments = sum(len(i["comments"]) for k in keys for i in fake.data.export(k))
@@ -165,7 +169,7 @@ def main() -> int:
                 f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
                 f"fake Jira (benchmark process): {own_cpu:.2f} s CPU\n"
                 f"  {searches} of the requests were searches; max in flight for the API user: {in_flight}; "
-                f"{timeline(finished, requested)}\n"
+                f"most arriving within one second: {busiest}; {timeline(finished, requested)}\n"
                 f"  requests by endpoint: {dict(sorted(fake.stats()['by_endpoint'].items()))}"
             )
             if args.changes:

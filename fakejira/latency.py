@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,18 +81,29 @@ class InFlight:
         self._total_peak = 0
 
     @contextmanager
-    def track(self, who: str) -> Iterator[None]:
+    def track(self, who: str) -> Iterator[Callable[[], None]]:
+        """Count a request from now until the ``answered`` it yields is called (at the latest, when the
+        block ends). Call it before writing the answer: a client that has read the whole answer may send
+        its next request at once, before this thread would come back to count the first one done."""
         with self._lock:
             self._current[who] = self._current.get(who, 0) + 1
             self._peak[who] = max(self._peak.get(who, 0), self._current[who])
             self._total += 1
             self._total_peak = max(self._total_peak, self._total)
-        try:
-            yield
-        finally:
+        ended = False
+
+        def answered() -> None:
+            nonlocal ended
             with self._lock:
-                self._current[who] -= 1
-                self._total -= 1
+                if not ended:
+                    ended = True
+                    self._current[who] -= 1
+                    self._total -= 1
+
+        try:
+            yield answered
+        finally:
+            answered()
 
     def max_in_flight(self, who: str | None = None) -> int:
         with self._lock:

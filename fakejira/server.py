@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,8 @@ class RequestRecord:
     path: str
     status: int  # 0 when the connection was dropped without an answer
     endpoint: str  # route name, "not_found" for unknown paths
+    received: float = 0.0  # time.monotonic() when the request arrived
+    answered: float = 0.0  # time.monotonic() when its answer was ready (latency and faults included)
 
 
 class _Server(ThreadingHTTPServer):
@@ -105,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         fake = self.server.fake
+        received = time.monotonic()
         url = urlsplit(self.path)
         body = self._read_body()
         if url.path.startswith("/_fake/"):
@@ -115,20 +119,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         counted = url.path.startswith("/rest/") or url.path == "/status"
         if not counted:
-            self._answer(fake, url.path, url.query, body, counted=False)
+            self._answer(fake, url.path, url.query, body, received, answered=None)
             return
-        with fake.in_flight.track(identity(self.headers.get("Authorization"))):
-            self._answer(fake, url.path, url.query, body, counted=True)
+        with fake.in_flight.track(identity(self.headers.get("Authorization"))) as answered:
+            self._answer(fake, url.path, url.query, body, received, answered=answered)
 
-    def _answer(self, fake: FakeJira, path: str, query: str, body: bytes, *, counted: bool) -> None:
+    def _answer(
+        self,
+        fake: FakeJira,
+        path: str,
+        query: str,
+        body: bytes,
+        received: float,
+        *,
+        answered: Callable[[], None] | None,
+    ) -> None:
+        """``answered`` (for counted requests) ends the request's count in flight before a byte is sent."""
         response, endpoint, truncate = fake.answer(self.command, path, query, body, self.headers)
+        if answered is not None:
+            status = 0 if response is None else response.status
+            fake.record(RequestRecord(self.command, path, status, endpoint, received, time.monotonic()))
+            answered()
         if response is None:  # drop: close without a byte of answer
             self.close_connection = True
-            if counted:
-                fake.record(RequestRecord(self.command, path, 0, endpoint))
             return
-        if counted:
-            fake.record(RequestRecord(self.command, path, response.status, endpoint))
         self._write(response, truncate=truncate)
 
     def _read_body(self) -> bytes:
@@ -278,6 +292,17 @@ class FakeJira:
         with self._records_lock:
             return list(self._records)
 
+    def most_requests_within(self, seconds: float = 1.0) -> int:
+        """The most requests that arrived within any ``seconds`` (a sliding window): what a rate limit
+        of requests per second is checked against."""
+        arrivals = sorted(r.received for r in self.requests)
+        most, first = 0, 0
+        for last, at in enumerate(arrivals):
+            while at - arrivals[first] >= seconds:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def request_count(self, path_prefix: str | None = None) -> int:
         with self._records_lock:
             if path_prefix is None:
@@ -301,6 +326,7 @@ class FakeJira:
             "total": sum(by_endpoint.values()),
             "by_endpoint": by_endpoint,
             "max_in_flight": self.in_flight.to_json(),
+            "most_in_one_second": self.most_requests_within(1.0),
         }
 
     # -- answering --------------------------------------------------------------------------------

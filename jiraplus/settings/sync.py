@@ -29,6 +29,8 @@ JIRA_BUDGET_BACKEND = env_str("JIRA_BUDGET_BACKEND") or ("redis" if REDIS_URL el
 # --- Sync -----------------------------------------------------------------------------------------
 SYNC_DEFAULT_CRON = env_str("SYNC_DEFAULT_CRON") or "*/15 * * * *"
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100)
+# Disjoint id ranges a run's issue pages are read in side by side (sync/services/steps/ranges.py); 1: one.
+SYNC_ISSUE_RANGES = env_int("SYNC_ISSUE_RANGES", 4)
 # The later steps' reads sent together by the start step (sync/services/steps/prefetch.py); 0: off.
 SYNC_PREFETCH_THREADS = env_int("SYNC_PREFETCH_THREADS", 4)
 SYNC_PREFETCH_WAIT_SECONDS = env_float("SYNC_PREFETCH_WAIT_SECONDS", 30.0)

@@ -154,6 +154,20 @@ def renew(run: SyncRun, token: str) -> None:
         raise LeaseLost(run.id)
 
 
+def checkpoint(run: SyncRun, token: str, **changes: Any) -> None:
+    """Inside a step's transaction: store progress and renew the lease, staying at the same step."""
+    now = timezone.now()
+    if not leases.renew(
+        SyncRun.objects.filter(id=run.id, seq=run.seq),
+        token,
+        duration=_lease(),
+        now=now,
+        heartbeat_at=now,
+        **changes,
+    ):
+        raise LeaseLost(run.id)
+
+
 def fence(run: SyncRun, token: str) -> None:
     """First statement of a step's transaction: lock the run row and check the lease is still ours,
     so a delivery that lost its lease writes nothing."""

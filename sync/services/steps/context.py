@@ -73,20 +73,25 @@ class StepContext:
             runs.fence(self.run, self.token)
             yield
 
+    def checkpoint(self, *, cursor: dict[str, Any], **changes: Any) -> None:
+        """Inside ``batch()``, for a step that commits several batches: record this one's progress and
+        request counts, keeping the lease and the step (a crash resumes from here)."""
+        runs.checkpoint(self.run, self.token, cursor=cursor, **self._flushed(), **changes)
+        self.run.cursor = cursor
+        for name, value in changes.items():
+            setattr(self.run, name, value)
+        self._last_renewal = time.monotonic()
+
     def commit(self, *, step: str, cursor: dict[str, Any] | None = None, **changes: Any) -> None:
         """Last call inside ``batch()``: record progress and request counts, release the lease and
         enqueue the next step (published after commit)."""
         run = self.run
-        self.flush_counters()
         runs.advance(
             run,
             self.token,
             step=step,
             cursor=run.cursor if cursor is None else cursor,
-            counts=run.counts,
-            http_requests=run.http_requests,
-            request_total=run.request_total,
-            jira_ms=run.jira_ms,
+            **self._flushed(),
             **changes,
         )
         run.step = step
@@ -94,6 +99,17 @@ class StepContext:
             run.cursor = cursor
         if step != "done":
             runs.enqueue_step(run.id, run.seq)
+
+    def _flushed(self) -> dict[str, Any]:
+        """The run's totals with this step's counts moved onto them, as a commit writes them."""
+        self.flush_counters()
+        run = self.run
+        return {
+            "counts": run.counts,
+            "http_requests": run.http_requests,
+            "request_total": run.request_total,
+            "jira_ms": run.jira_ms,
+        }
 
 
 def window_label(run: SyncRun) -> str:

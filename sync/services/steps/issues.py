@@ -1,11 +1,14 @@
-"""One page of issues per step, with everything a page embeds only in part paged in full.
+"""Issue pages, a page of each open id range per step, with everything a page embeds only in part
+paged in full.
 
-Issue pages use ``<scope> AND id > <last id> ORDER BY id``: the cursor is a Jira id, so a resumed run
-continues exactly after the last committed page, and issues created, updated or deleted while the run
-pages cannot shift a position-based page window.
+A range's pages use ``<scope> AND id > <last id> [AND id <= <bound>] ORDER BY id``: its cursor is a Jira
+id, so a resumed run continues exactly after the last committed page of every range, and issues
+created, updated or deleted while the run pages cannot shift a position-based page window. The ranges
+(``ranges.py``) are searched at once; the overflow of all their pages is read at once; then each page is
+stored in its own transaction with its range's cursor, the last one ending the step.
 
-The next page is read ahead: as soon as a page's answer names its last id, the next page's search is sent
-on a second thread while this page's overflow is read and the page stored, and its answer is kept in the
+Each range's next page is read ahead: as soon as a page's answer names its last id, the range's next
+search is sent while this step's overflow is read and its pages stored, and its answer is kept in the
 cache under the run's window and that page's exact search (JQL, fields, size), which is what the next
 step looks up before searching. The cursor still moves only with a committed page, so a redelivered or
 repeated step finds the same key and stores the same page again (a no-op: the store is keyed); the entry
@@ -21,7 +24,9 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +47,9 @@ from sync.jira.mapping import (
 from sync.models import Project, SyncLog
 from sync.services import runs, store
 from sync.services.steps import prefetch
+from sync.services.steps import ranges as id_ranges
 from sync.services.steps.context import StepContext, scope_jql, window_label
+from sync.services.steps.ranges import IdRange
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +58,11 @@ ISSUE_EXPAND = ("changelog",)
 READ_AHEAD_SECONDS = 600  # a page read ahead waits this long for its step (a redelivery included)
 
 
-def complete_overflow_batch(
-    client: JiraClient,
-    records: list[IssueRecord],
-    counts: Counter[str],
-    heartbeat: Callable[[], None] = lambda: None,
-) -> list[tuple[IssueRecord, MalformedPayload]]:
-    """Read what the search page (or issue reads) embedded only in part, for all ``records`` at once
-    (concurrently, see ``sync.jira.endpoints.overflow``), and fill it in: comments, worklogs, changelog.
-    Returns the records whose overflow could not be read as Jira's, with the problem."""
+def read_overflow_batch(
+    client: JiraClient, records: list[IssueRecord], heartbeat: Callable[[], None] = lambda: None
+) -> OverflowItems | None:
+    """Read what the search pages (or issue reads) embedded only in part, for all ``records`` at once
+    (concurrently, see ``sync.jira.endpoints.overflow``); None when none of them needs it."""
     wanted = [
         Overflow(
             str(record.jira_id),
@@ -70,16 +73,7 @@ def complete_overflow_batch(
         for record in records
         if not (record.comments_complete and record.worklogs_complete and record.changelog_complete)
     ]
-    if not wanted:
-        return []
-    found = client.read_overflow(wanted, heartbeat=heartbeat)
-    malformed: list[tuple[IssueRecord, MalformedPayload]] = []
-    for record in records:
-        try:
-            _fill_overflow(record, found, counts)
-        except MalformedPayload as problem:
-            malformed.append((record, problem))
-    return malformed
+    return client.read_overflow(wanted, heartbeat=heartbeat) if wanted else None
 
 
 def complete_overflow(
@@ -89,8 +83,9 @@ def complete_overflow(
     heartbeat: Callable[[], None] = lambda: None,
 ) -> None:
     """One record's overflow (a webhook's refresh); raises ``MalformedPayload`` like ``map_issue``."""
-    for _, problem in complete_overflow_batch(client, [record], counts, heartbeat):
-        raise problem
+    found = read_overflow_batch(client, [record], heartbeat)
+    if found is not None:
+        _fill_overflow(record, found, counts)
 
 
 def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[str]) -> None:
@@ -109,59 +104,193 @@ def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[st
         counts["changelog_overflow_issues"] += 1
 
 
+@dataclass
+class _Page:
+    """One range's page in this step, and where that range stands once the page is stored."""
+
+    page: SearchPage
+    key: str  # its cache key, dropped when the page commits
+    searched: bool  # read by this step (not taken from the cache): kept for a retry if the step fails
+    moved: IdRange
+    records: list[IssueRecord] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
 def step_issues(ctx: StepContext) -> None:
-    last_id = int(ctx.run.cursor.get("last_id", 0))
-    page_key = _page_key(ctx, last_id)
-    page = _read_ahead(page_key) or (_first_page(ctx) if not last_id else None) or _search(ctx, last_id)()
-    for payload in page.issues:
-        issue_id = payload.get("id") if isinstance(payload, dict) else None
-        if str(issue_id or "").isdigit():
-            last_id = max(last_id, int(str(issue_id)))
-    done = not page.issues or page.is_last
-    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-read-ahead")
-    following: Future[SearchPage] | None = None
+    ranges = _ranges(ctx)
+    reading = [i for i, r in enumerate(ranges) if not r.done]
+    if not reading:  # nothing left to read (a cursor written by hand, say): never stay on this step
+        with ctx.batch():
+            ctx.commit(step=_next_step(ctx, ranges))
+        return
+    # One thread per range for its page and one for the page after it: ranges * 2 requests at most, each
+    # still waiting for a site slot, so the site's budget holds whatever this allows.
+    pool = ThreadPoolExecutor(max_workers=2 * max(1, len(reading)), thread_name_prefix="jira-issue-pages")
+    pages: dict[int, _Page] = {}
+    ahead: dict[IdRange, Future[SearchPage]] = {}
+    committed: set[int] = set()
     try:
-        if not done and not _kept(_page_key(ctx, last_id)):  # a retried step's may be there already
-            following = ahead.submit(_search(ctx, last_id))
-        _store_page(ctx, page, last_id, page_key, following, done=done)
+        futures: dict[Future[SearchPage], int] = {}
+        cached: set[int] = set()
+        for i in reading:
+            kept = _kept_page(ctx, i, ranges[i])
+            if kept is None:
+                futures[pool.submit(_search(ctx, ranges[i]))] = i
+            else:
+                futures[_done(kept)] = i
+                cached.add(i)
+        failure: Exception | None = None
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                page = _within(ranges[i], future.result())
+            except Exception as exc:  # the others are still kept for the retry
+                failure = failure or exc
+                continue
+            moved = ranges[i].after_page(_ids(page), is_last=page.is_last)
+            pages[i] = _Page(page, _page_key(ctx, ranges[i]), i not in cached, moved)
+            if not moved.done and not _kept(_page_key(ctx, moved)):  # a retried step's may be there
+                ahead[moved] = pool.submit(_search(ctx, moved))
+        if failure is not None:
+            raise failure
+        _store_pages(ctx, ranges, pages, ahead, committed)
     except Exception:
-        if following is not None:  # the retry of this step then finds its next page too
-            _keep_read_ahead(ctx, last_id, following)
+        for i, read in pages.items():
+            if read.searched and i not in committed:
+                _keep(read.key, read.page)
+        for moved, following in ahead.items():
+            _keep_read_ahead(ctx, moved, following)
         raise
     finally:
-        ahead.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
+        pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
 
 
-def _store_page(
+def _ranges(ctx: StepContext) -> list[IdRange]:
+    """The ranges the run committed, or, at its first issues step, planned from the ids the start read."""
+    run = ctx.run
+    planned = id_ranges.from_cursor(run.cursor)
+    if planned is not None:
+        return planned
+    # A full run reads every live id; an incremental one reads its window, which its count sizes.
+    expected = None if run.window_start is None else (run.approx_total or 0)
+    return id_ranges.plan(
+        prefetch.take(ctx, prefetch.LIVE_IDS),
+        expected=expected,
+        page_size=settings.SYNC_PAGE_SIZE,
+        most=settings.SYNC_ISSUE_RANGES,
+    )
+
+
+def _kept_page(ctx: StepContext, index: int, r: IdRange) -> SearchPage | None:
+    """The range's next page if it was read already: ahead, by the step before, or by the start step."""
+    page = _read_ahead(_page_key(ctx, r))
+    if page is None and index == 0 and r.after == 0:
+        page = _first_page(ctx)  # the scope's first page: the first range's, once cut to its bound
+    return page
+
+
+def _done(page: SearchPage) -> Future[SearchPage]:
+    future: Future[SearchPage] = Future()
+    future.set_result(page)
+    return future
+
+
+def _store_pages(
     ctx: StepContext,
-    page: SearchPage,
-    last_id: int,
-    page_key: str,
-    following: Future[SearchPage] | None,
-    *,
-    done: bool,
+    ranges: list[IdRange],
+    pages: dict[int, _Page],
+    ahead: dict[IdRange, Future[SearchPage]],
+    committed: set[int],
 ) -> None:
+    """Each range's page stored in its own transaction with that range's cursor; the last one ends the
+    step. The overflow of every page is read at once, before any of them is stored."""
     run, site = ctx.run, ctx.project.site
-    records: list[IssueRecord] = []
-    schema_logged = bool(run.cursor.get("schema_logged"))
-    warnings: list[tuple[str, str]] = []
-    for payload in page.issues:
-        issue_id = payload.get("id") if isinstance(payload, dict) else None
+    for read in pages.values():
+        _map_page(ctx, read)
+    found = read_overflow_batch(
+        ctx.client, [r for read in pages.values() for r in read.records], ctx.heartbeat
+    )
+    projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
+    order = sorted(pages)
+    for n, i in enumerate(order):
+        read = pages[i]
+        _fill_page(ctx, read, found)
+        ranges[i] = read.moved
+        last = n == len(order) - 1
+        if last:  # kept before the commit that publishes the step looking them up
+            for moved, following in ahead.items():
+                _keep_read_ahead(ctx, moved, following)
+            ahead.clear()
+        cursor = {**run.cursor, "ranges": id_ranges.to_cursor(ranges), "retries": 0}
+        cursor.pop("last_id", None)
+        with ctx.batch():
+            transaction.on_commit(partial(_forget, read.key))
+            if "ranges" not in run.cursor:  # the step's first commit: the start's first page is used
+                prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
+            ctx.counts.update(read.counts)
+            ctx.counts.update(
+                store.apply_issue_batch(
+                    site=site, project=ctx.project, records=read.records, projects_by_jira_id=projects
+                )
+            )
+            for skipped_id, reason in read.warnings:
+                runs.log(
+                    run,
+                    SyncLog.Level.WARNING,
+                    f"Skipped issue {skipped_id}: {reason}",
+                    code=JiraErrorCode.MALFORMED_RESPONSE,
+                    issue_id=skipped_id,
+                )
+            cursor["schema_logged"] = _log_schema_change(ctx, read.records)
+            issues_done = run.issues_done + len(read.page.issues)
+            if not last:
+                ctx.checkpoint(cursor=cursor, issues_done=issues_done)
+            else:
+                ctx.commit(step=_next_step(ctx, ranges), cursor=cursor, issues_done=issues_done)
+        committed.add(i)
+
+
+def _next_step(ctx: StepContext, ranges: list[IdRange]) -> str:
+    if not all(r.done for r in ranges):
+        return "issues"
+    return "worklog_feed" if ctx.run.window_start else "reconcile"
+
+
+def _map_page(ctx: StepContext, read: _Page) -> None:
+    site = ctx.project.site
+    for payload in read.page.issues:
         try:
-            records.append(
+            read.records.append(
                 map_issue(payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field)
             )
         except MalformedPayload as problem:
-            ctx.counts["issues_malformed"] += 1
-            warnings.append((str(issue_id), str(problem)))
-    skipped = complete_overflow_batch(ctx.client, records, ctx.counts, ctx.heartbeat)
-    for record, unreadable in skipped:
-        ctx.counts["issues_malformed"] += 1
-        warnings.append((str(record.jira_id), str(unreadable)))
-    dropped = {id(record) for record, _ in skipped}
-    records = [record for record in records if id(record) not in dropped]
+            read.counts["issues_malformed"] += 1
+            read.warnings.append((str(_id(payload)), str(problem)))
+
+
+def _fill_page(ctx: StepContext, read: _Page, found: OverflowItems | None) -> None:
+    if found is None:
+        return
+    kept: list[IssueRecord] = []
+    for record in read.records:
+        try:
+            _fill_overflow(record, found, read.counts)
+        except MalformedPayload as problem:
+            read.counts["issues_malformed"] += 1
+            read.warnings.append((str(record.jira_id), str(problem)))
+        else:
+            kept.append(record)
+    read.records = kept
+
+
+def _log_schema_change(ctx: StepContext, records: list[IssueRecord]) -> bool:
+    """Once per run, the first field whose shape Jira changed; whether the run has logged one."""
+    run = ctx.run
+    if run.cursor.get("schema_logged"):
+        return True
     for record in records:
-        if record.schema_warnings and not schema_logged:
+        if record.schema_warnings:
             runs.log(
                 run,
                 SyncLog.Level.WARNING,
@@ -170,39 +299,31 @@ def _store_page(
                 issue_id=str(record.jira_id),
                 problems=record.schema_warnings,
             )
-            schema_logged = True
-    projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
-    if following is not None:
-        # Kept before this page commits: the commit publishes the step that looks it up.
-        _keep_read_ahead(ctx, last_id, following)
-    next_step = "issues" if not done else ("worklog_feed" if run.window_start else "reconcile")
-    with ctx.batch():
-        transaction.on_commit(lambda: _forget(page_key))
-        if not run.cursor.get("last_id"):
-            prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
-        ctx.counts.update(
-            store.apply_issue_batch(
-                site=site, project=ctx.project, records=records, projects_by_jira_id=projects
-            )
-        )
-        for skipped_id, reason in warnings:
-            runs.log(
-                run,
-                SyncLog.Level.WARNING,
-                f"Skipped issue {skipped_id}: {reason}",
-                code=JiraErrorCode.MALFORMED_RESPONSE,
-                issue_id=skipped_id,
-            )
-        ctx.commit(
-            step=next_step,
-            cursor={**run.cursor, "last_id": last_id, "retries": 0, "schema_logged": schema_logged},
-            issues_done=run.issues_done + len(page.issues),
-        )
+            return True
+    return False
+
+
+def _id(payload: Any) -> int | None:
+    issue_id = payload.get("id") if isinstance(payload, dict) else None
+    return int(str(issue_id)) if str(issue_id or "").isdigit() else None
+
+
+def _ids(page: SearchPage) -> list[int]:
+    return [i for i in map(_id, page.issues) if i is not None]
+
+
+def _within(r: IdRange, page: SearchPage) -> SearchPage:
+    """A page of the whole scope (the start step's first page) cut to the range: past its bound, the
+    range has ended."""
+    if r.upto is None:
+        return page
+    inside = [p for p in page.issues if (issue_id := _id(p)) is None or r.holds(issue_id)]
+    return page if len(inside) == len(page.issues) else SearchPage(inside, None, True)
 
 
 def first_page_read(ctx: StepContext) -> prefetch.Read:
     """The run's first page, for the start step to read (``prefetch``), kept as a page read ahead is."""
-    search = _search(ctx, 0)
+    search = _search(ctx, IdRange(0, None))
 
     def read(between_pages: Callable[[], None]) -> list[Any]:
         page = search()
@@ -215,44 +336,47 @@ def _first_page(ctx: StepContext) -> SearchPage | None:
     return _as_page(prefetch.take(ctx, prefetch.FIRST_PAGE))
 
 
-def _search(ctx: StepContext, last_id: int) -> Callable[[], SearchPage]:
-    """The search of the page after ``last_id``, built here so that calling it (on any thread) is only
-    HTTP: no model is touched off the step's thread."""
+def _search(ctx: StepContext, r: IdRange) -> Callable[[], SearchPage]:
+    """The search of the range's next page, built here so that calling it (on any thread) is only HTTP:
+    no model is touched off the step's thread."""
     site = ctx.project.site
-    jql = _page_jql(ctx, last_id)
+    jql = r.jql(scope_jql(ctx.run, windowed=True))
     fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
     size = settings.SYNC_PAGE_SIZE
     return lambda: ctx.client.search_page(jql, fields=fields, expand=ISSUE_EXPAND, max_results=size)
 
 
-def _page_jql(ctx: StepContext, last_id: int) -> str:
-    after = f" AND id > {last_id}" if last_id else ""
-    return scope_jql(ctx.run, windowed=True) + after + " ORDER BY id ASC"
-
-
-def _page_key(ctx: StepContext, last_id: int) -> str:
-    """The cache key of the page after ``last_id``: the run's project and window end (a paused run's
+def _page_key(ctx: StepContext, r: IdRange) -> str:
+    """The cache key of the range's next page: the run's project and window end (a paused run's
     continuation keeps both, so it finds the page its parked run read ahead) and everything the search
     asks for. Every page under a key was read after that window's end, which is what makes it safe."""
     run, site = ctx.run, ctx.project.site
     fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
     search = json.dumps(
-        [window_label(run), _page_jql(ctx, last_id), list(fields), ISSUE_EXPAND, settings.SYNC_PAGE_SIZE]
+        [
+            window_label(run),
+            r.jql(scope_jql(run, windowed=True)),
+            list(fields),
+            ISSUE_EXPAND,
+            settings.SYNC_PAGE_SIZE,
+        ]
     )
     return f"jiraplus:sync:page:{run.project_id}:{hashlib.sha256(search.encode()).hexdigest()[:32]}"
 
 
-def _keep_read_ahead(ctx: StepContext, last_id: int, following: Future[SearchPage]) -> None:
+def _keep_read_ahead(ctx: StepContext, r: IdRange, following: Future[SearchPage]) -> None:
     try:
         page = following.result()
     except Exception as exc:  # the next step searches again and handles it as any failure
         code = exc.code if isinstance(exc, JiraError) else type(exc).__name__
         logger.info("reading the next page ahead failed (%s); the next step searches itself", code)
         return
+    _keep(_page_key(ctx, r), page)
+
+
+def _keep(key: str, page: SearchPage) -> None:
     try:  # as the cache pickles it: twice as fast as JSON, and compressing cost more than it saved
-        cache.set(
-            _page_key(ctx, last_id), [page.issues, page.next_page_token, page.is_last], READ_AHEAD_SECONDS
-        )
+        cache.set(key, [page.issues, page.next_page_token, page.is_last], READ_AHEAD_SECONDS)
     except Exception as exc:  # the cache is an optimisation: without it the next step searches
         logger.warning("could not keep the page read ahead (%s)", type(exc).__name__)
 

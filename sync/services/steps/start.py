@@ -35,7 +35,7 @@ def step_start(ctx: StepContext) -> None:
         if cursors and None not in cursors:
             window_start = min(c for c in cursors if c) - timedelta(minutes=settings.SYNC_OVERLAP_MINUTES)
     run.window_start, run.window_end = window_start, window_end
-    cursor = {"accounts": run_account_ids(project=ctx.project, explicit=run.account_ids), "last_id": 0}
+    cursor = {"accounts": run_account_ids(project=ctx.project, explicit=run.account_ids)}
     run.cursor = cursor
     count_jql = scope_jql(run, windowed=True)
     approx = prefetch.send(ctx, _reads(ctx), lambda: ctx.client.approximate_count(count_jql))

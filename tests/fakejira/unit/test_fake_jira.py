@@ -690,6 +690,7 @@ def test_control_interface_over_http(fake_jira: FakeJira, http: requests.Session
         "total": 1,
         "by_endpoint": {"myself": 1},
         "max_in_flight": {"total": 1, "by_identity": {fake_jira.email.lower(): 1}},
+        "most_in_one_second": 1,
     }
     control.post(f"{base}/_fake/stats/reset")
     assert control.get(f"{base}/_fake/stats").json()["total"] == 0

@@ -72,6 +72,26 @@ def test_slow_requests_are_answered_concurrently_and_peaks_counted_per_user(
     assert fake.max_in_flight() == 0
 
 
+def test_a_request_stops_counting_in_flight_before_its_answer_is_sent(fake_jira: FakeJira) -> None:
+    # A client that sends its next request (on a new connection) the moment it has read an answer must
+    # never be seen with two in flight: a budget of one request at a time has to read as one.
+    auth = (fake_jira.email, fake_jira.api_token)
+    for _ in range(500):
+        assert requests.get(f"{fake_jira.base_url}/rest/api/3/myself", auth=auth, timeout=5).ok
+    assert fake_jira.max_in_flight(fake_jira.email.lower()) == 1
+
+
+def test_arrivals_are_counted_per_sliding_window(fake_jira: FakeJira) -> None:
+    auth = (fake_jira.email, fake_jira.api_token)
+    for pause in (0.0, 0.0, 0.0, 0.4, 0.4, 0.4):
+        time.sleep(pause)
+        requests.get(f"{fake_jira.base_url}/rest/api/3/myself", auth=auth, timeout=5)
+    assert fake_jira.most_requests_within(10.0) == 6
+    assert fake_jira.most_requests_within(0.3) == 3  # the first three, back to back
+    assert fake_jira.most_requests_within(1.0) in (4, 5)  # three, then one or two 0.4 s apart
+    assert fake_jira.stats()["most_in_one_second"] == fake_jira.most_requests_within(1.0)
+
+
 def test_latency_is_set_over_the_control_interface(fake_jira: FakeJira) -> None:
     base = fake_jira.base_url
     assert requests.get(f"{base}/_fake/latency", timeout=5).json() == {

@@ -36,7 +36,7 @@ def wait_until(condition, what: str, timeout: float = 30) -> None:
 def test_cancel_mid_run_keeps_the_committed_batches_moves_no_cursor_and_the_next_run_completes(
     fake_jira_factory, celery_worker
 ):
-    fake = fake_jira_factory(data(300), search_latency_ms=400)
+    fake = fake_jira_factory(data(600), search_latency_ms=400)  # three ranges of two pages
     (alpha,) = register(fake, ["ALPHA"])
     first = runs.request_sync(project=alpha, full=True).run
     wait_until(lambda: SyncRun.objects.get(id=first.id).issues_done >= 100, "the first page never committed")
@@ -49,7 +49,7 @@ def test_cancel_mid_run_keeps_the_committed_batches_moves_no_cursor_and_the_next
     assert cancelled.cancelled_by == "ops@example.com" and cancelled.cancel_note == "wrong project"
     assert cancelled.cancel_requested_at is not None and cancelled.finished_at is not None
     assert cancelled.lease_token == ""  # released: the next run is admitted normally
-    assert 100 <= cancelled.issues_done < 300 and cancelled.issues_done % 100 == 0  # whole pages only
+    assert 100 <= cancelled.issues_done < 600 and cancelled.issues_done % 100 == 0  # whole pages only
     assert Issue.live.filter(project=alpha).count() == cancelled.issues_done  # committed batches stay
     assert set(cursors(alpha).values()) == {None}  # a never-synced project stays never-synced
     assert set(SyncState.objects.filter(project=alpha).values_list("status", flat=True)) == {"IDLE"}

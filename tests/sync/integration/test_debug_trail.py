@@ -16,7 +16,7 @@ from tests.fixtures.tokens import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-DATA = FakeDataConfig(seed=5, projects={"ALPHA": 130}, worklog_feed_lag_seconds=0)
+DATA = FakeDataConfig(seed=5, projects={"ALPHA": 500}, worklog_feed_lag_seconds=0)
 STEP_FIELDS = {"step", "cursor", "requests", "jira_ms", "wall_ms"}
 
 
@@ -55,7 +55,8 @@ def test_debug_level_writes_a_line_per_step_and_the_filter_returns_only_them(
     assert run.status == "SUCCEEDED", run.error_message
     debug = list(SyncLog.objects.filter(run=run, level="DEBUG").order_by("id"))
     steps = [line.details["step"] for line in debug]
-    # Every step of a full run, the issues step once per page (130 issues: two pages of at most 100).
+    # Every step of a full run, the issues step once per round of pages (500 issues: ranges of 200, 200
+    # and 100 ids, read a page of each at a time: two steps).
     assert steps[:3] == ["start", "users", "sprints"]
     assert steps.count("issues") >= 2
     assert steps[-2:] == ["reconcile", "finish"]
