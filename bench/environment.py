@@ -18,8 +18,9 @@ def prepare(database_url: str, redis_url: str, *, empty: bool = True, **env: str
         CELERY_BROKER_URL=redis_url,
         JIRAPLUS_SECRET_KEYS=os.environ.get("JIRAPLUS_SECRET_KEYS", BENCH_KEY),
         DJANGO_SETTINGS_MODULE="jiraplus.settings",
-        JIRA_SITE_RATE="1000",
-        JIRA_SITE_BURST="1000",
+        # No rate limit unless the caller sets one (JIRA_SITE_RATE=5 to check a run keeps to it).
+        JIRA_SITE_RATE=os.environ.get("JIRA_SITE_RATE", "1000"),
+        JIRA_SITE_BURST=os.environ.get("JIRA_SITE_BURST", "1000"),
         JIRAPLUS_ALLOW_PRIVATE_JIRA="true",  # the fake Jira listens on loopback
         **env,
     )

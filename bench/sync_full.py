@@ -185,7 +185,8 @@ def main() -> int:
                     f"incremental sync of {args.projects} projects after {args.changes} changes {done}: "
                     f"{wall:.2f}s wall, {fake.request_count()} Jira requests "
                     f"({fake.request_count() - fixed} beyond the {fixed} of a run with no changes, "
-                    f"which took {idle_wall:.2f}s), runs {sorted(statuses)}, exact={ok}"
+                    f"which took {idle_wall:.2f}s), runs {sorted(statuses)}, exact={ok}\n"
+                    f"  requests by endpoint: {dict(sorted(fake.stats()['by_endpoint'].items()))}"
                 )
             return 0 if ok else 1
         finally:
