@@ -110,6 +110,14 @@ def timeline(finished: Sequence[Any], requested: float) -> str:
     return "runs (start-end after request): " + ", ".join(spans)
 
 
+def write_requests(path: Path, records: Sequence[Any]) -> None:
+    """One line per request, seconds from the first arrival: to see when Jira was idle."""
+    start = min(r.received for r in records)
+    lines = ["received,answered,endpoint,status"]
+    lines += [f"{r.received - start:.3f},{r.answered - start:.3f},{r.endpoint},{r.status}" for r in records]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issues", type=int, default=1000, help="issues per project")
@@ -120,6 +128,9 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the fake's latency per request")
     parser.add_argument(
         "--search-latency-ms", type=float, default=0.0, help="the fake's latency per search request instead"
+    )
+    parser.add_argument(
+        "--requests-csv", help="write the full sync's requests (arrival, answer, endpoint) here"
     )
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/jiraplus_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
@@ -156,6 +167,9 @@ def main() -> int:
             own_cpu = time.process_time() - own_cpu
             in_flight = fake.max_in_flight(fake.email.lower())
             busiest = fake.most_requests_within(1.0)
+            busy = sum(r.answered - r.received for r in fake.requests) / wall  # mean requests in flight
+            if args.requests_csv:
+                write_requests(Path(args.requests_csv), fake.requests)
             searches = sum(1 for r in fake.requests if r.endpoint in SEARCH_ENDPOINTS)
             peak, cpu = worker_usage(worker.pid)
             comments = sum(len(i["comments"]) for k in keys for i in fake.data.export(k))
@@ -169,7 +183,8 @@ def main() -> int:
                 f"exact={ok}\n  worker: peak RSS {peak:.0f} MB, {cpu - cpu_before:.2f} s CPU; "
                 f"fake Jira (benchmark process): {own_cpu:.2f} s CPU\n"
                 f"  {searches} of the requests were searches; max in flight for the API user: {in_flight}; "
-                f"most arriving within one second: {busiest}; {timeline(finished, requested)}\n"
+                f"on average {busy:.1f} in flight; most arriving within one second: {busiest}; "
+                f"{timeline(finished, requested)}\n"
                 f"  requests by endpoint: {dict(sorted(fake.stats()['by_endpoint'].items()))}"
             )
             if args.changes:

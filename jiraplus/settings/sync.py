@@ -31,6 +31,8 @@ SYNC_DEFAULT_CRON = env_str("SYNC_DEFAULT_CRON") or "*/15 * * * *"
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100)
 # Disjoint id ranges a run's issue pages are read in side by side (sync/services/steps/ranges.py); 1: one.
 SYNC_ISSUE_RANGES = env_int("SYNC_ISSUE_RANGES", 4)
+# An issues step reads rounds of pages for this long before the next step takes over; 0: one round.
+SYNC_ISSUE_STEP_SECONDS = env_float("SYNC_ISSUE_STEP_SECONDS", 20.0)
 # The later steps' reads sent together by the start step (sync/services/steps/prefetch.py); 0: off.
 SYNC_PREFETCH_THREADS = env_int("SYNC_PREFETCH_THREADS", 4)
 SYNC_PREFETCH_WAIT_SECONDS = env_float("SYNC_PREFETCH_WAIT_SECONDS", 30.0)

@@ -1,7 +1,7 @@
 """The sync engine: a run is a sequence of steps, each one Celery task that commits its work and its
 cursor in one transaction, then enqueues the next step.
 
-    start -> users -> sprints -> issues (a page of <=100 of each id range per step, keyset on the Jira id)
+    start -> users -> sprints -> issues (rounds of a page of <=100 of each id range, keyset on the Jira id)
           -> worklog_feed (incremental only) -> reconcile (id-only search: deletions) -> done
 
 This module is the driver (claim the run, run its current step, record a retry or a failure); the

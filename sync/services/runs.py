@@ -422,6 +422,17 @@ def cancel_requested(run: SyncRun) -> bool:
     return run.cancel_requested_at is not None
 
 
+def stop_requested(run: SyncRun) -> bool:
+    """A cancel or a pause asked for since the run's step began (read afresh): a step that commits
+    several batches ends at the next one, so the following step's start stops the run."""
+    return (
+        SyncRun.objects.filter(id=run.id, cancel_requested_at__isnull=False).exists()
+        or SyncJob.objects.filter(
+            project_id=run.project_id, status=SyncJob.Status.PAUSED, paused_at__gt=run.created_at
+        ).exists()
+    )
+
+
 def cancel(run: SyncRun, token: str | None) -> bool:
     """End a run CANCELLED between steps: every committed batch stays and no cursor moves (only a run's
     success moves them). Neither a failure nor a success for the job or telemetry's back-off. False when

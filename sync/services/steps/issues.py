@@ -1,20 +1,22 @@
-"""Issue pages, a page of each open id range per step, with everything a page embeds only in part
+"""Issue pages, in rounds of a page of each open id range, with everything a page embeds only in part
 paged in full.
 
 A range's pages use ``<scope> AND id > <last id> [AND id <= <bound>] ORDER BY id``: its cursor is a Jira
 id, so a resumed run continues exactly after the last committed page of every range, and issues
 created, updated or deleted while the run pages cannot shift a position-based page window. The ranges
-(``ranges.py``) are searched at once; the overflow of all their pages is read at once; then each page is
-stored in its own transaction with its range's cursor, the last one ending the step.
+(``ranges.py``) are searched at once; the overflow of a round's pages is read at once; then each page is
+stored in its own transaction with its range's cursor. A step reads round after round (see
+``step_issues``).
 
 Each range's next page is read ahead: as soon as a page's answer names its last id, the range's next
-search is sent while this step's overflow is read and its pages stored, and its answer is kept in the
-cache under the run's window and that page's exact search (JQL, fields, size), which is what the next
-step looks up before searching. The cursor still moves only with a committed page, so a redelivered or
-repeated step finds the same key and stores the same page again (a no-op: the store is keyed); the entry
-is dropped when the page it holds is committed, and a missing entry (expired, cache down) just means
-searching. A page read ahead is at most minutes older than one searched, and still read after the run's
-window end: the next run's window covers what changed since, and older data never overwrites newer.
+search is sent while this round's overflow is read and its pages stored. The round after uses it
+directly; at the end of a step it is kept in the cache under the run's window and that page's exact
+search (JQL, fields, size), which is what the next step looks up before searching. The cursor still
+moves only with a committed page, so a redelivered or repeated step finds the same key and stores the
+same page again (a no-op: the store is keyed); the entry is dropped when the page it holds is committed,
+and a missing entry (expired, cache down) just means searching. A page read ahead is at most minutes
+older than one searched, and still read after the run's window end: the next run's window covers what
+changed since, and older data never overwrites newer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -118,43 +121,32 @@ class _Page:
 
 
 def step_issues(ctx: StepContext) -> None:
+    """Rounds of pages, a page of each open range per round, each page committed with its range's
+    cursor; the next round's pages are searched while this round's overflow is read and its pages
+    stored. The step ends when every range is read, after ``SYNC_ISSUE_STEP_SECONDS`` (the rounds in
+    flight are kept for the next step) or when a cancel or pause was asked for."""
     ranges = _ranges(ctx)
     reading = [i for i, r in enumerate(ranges) if not r.done]
-    if not reading:  # nothing left to read (a cursor written by hand, say): never stay on this step
-        with ctx.batch():
-            ctx.commit(step=_next_step(ctx, ranges))
-        return
     # One thread per range for its page and one for the page after it: ranges * 2 requests at most, each
     # still waiting for a site slot, so the site's budget holds whatever this allows.
     pool = ThreadPoolExecutor(max_workers=2 * max(1, len(reading)), thread_name_prefix="jira-issue-pages")
+    ends = time.monotonic() + float(settings.SYNC_ISSUE_STEP_SECONDS)
     pages: dict[int, _Page] = {}
     ahead: dict[IdRange, Future[SearchPage]] = {}
     committed: set[int] = set()
     try:
-        futures: dict[Future[SearchPage], int] = {}
-        cached: set[int] = set()
-        for i in reading:
-            kept = _kept_page(ctx, i, ranges[i])
-            if kept is None:
-                futures[pool.submit(_search(ctx, ranges[i]))] = i
-            else:
-                futures[_done(kept)] = i
-                cached.add(i)
-        failure: Exception | None = None
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                page = _within(ranges[i], future.result())
-            except Exception as exc:  # the others are still kept for the retry
-                failure = failure or exc
-                continue
-            moved = ranges[i].after_page(_ids(page), is_last=page.is_last)
-            pages[i] = _Page(page, _page_key(ctx, ranges[i]), i not in cached, moved)
-            if not moved.done and not _kept(_page_key(ctx, moved)):  # a retried step's may be there
-                ahead[moved] = pool.submit(_search(ctx, moved))
-        if failure is not None:
-            raise failure
-        _store_pages(ctx, ranges, pages, ahead, committed)
+        while reading:
+            pages, committed = {}, set()
+            _read_round(ctx, pool, ranges, pages, ahead)
+            _store_pages(ctx, ranges, pages, committed)
+            reading = [i for i, r in enumerate(ranges) if not r.done]
+            if time.monotonic() >= ends or runs.stop_requested(ctx.run):
+                break
+        for moved, following in ahead.items():  # kept before the commit publishing the step using them
+            _keep_read_ahead(ctx, moved, following)
+        ahead = {}
+        with ctx.batch():
+            ctx.commit(step=_next_step(ctx, ranges))
     except Exception:
         for i, read in pages.items():
             if read.searched and i not in committed:
@@ -164,6 +156,44 @@ def step_issues(ctx: StepContext) -> None:
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
+
+
+def _read_round(
+    ctx: StepContext,
+    pool: ThreadPoolExecutor,
+    ranges: list[IdRange],
+    pages: dict[int, _Page],
+    ahead: dict[IdRange, Future[SearchPage]],
+) -> None:
+    """The next page of every open range into ``pages``: searched ahead by the round before,
+    kept in the cache (by the step before, a failed attempt or the start step) or searched now. As each
+    arrives, the range's page after it is sent (into ``ahead``)."""
+    futures: dict[Future[SearchPage], int] = {}
+    cached: set[int] = set()
+    for i in [i for i, r in enumerate(ranges) if not r.done]:
+        following = ahead.pop(ranges[i], None)
+        kept = None if following is not None else _kept_page(ctx, i, ranges[i])
+        if following is not None:
+            futures[following] = i
+        elif kept is not None:
+            futures[_done(kept)] = i
+            cached.add(i)
+        else:
+            futures[pool.submit(_search(ctx, ranges[i]))] = i
+    failure: Exception | None = None
+    for future in as_completed(futures):
+        i = futures[future]
+        try:
+            page = _within(ranges[i], future.result())
+        except Exception as exc:  # the others are still kept for the retry
+            failure = failure or exc
+            continue
+        moved = ranges[i].after_page(_ids(page), is_last=page.is_last)
+        pages[i] = _Page(page, _page_key(ctx, ranges[i]), i not in cached, moved)
+        if not moved.done and not _kept(_page_key(ctx, moved)):  # a retried step's may be there
+            ahead[moved] = pool.submit(_search(ctx, moved))
+    if failure is not None:
+        raise failure
 
 
 def _ranges(ctx: StepContext) -> list[IdRange]:
@@ -197,14 +227,10 @@ def _done(page: SearchPage) -> Future[SearchPage]:
 
 
 def _store_pages(
-    ctx: StepContext,
-    ranges: list[IdRange],
-    pages: dict[int, _Page],
-    ahead: dict[IdRange, Future[SearchPage]],
-    committed: set[int],
+    ctx: StepContext, ranges: list[IdRange], pages: dict[int, _Page], committed: set[int]
 ) -> None:
-    """Each range's page stored in its own transaction with that range's cursor; the last one ends the
-    step. The overflow of every page is read at once, before any of them is stored."""
+    """Each range's page stored in its own transaction with that range's cursor. The overflow of every
+    page is read at once, before any of them is stored."""
     run, site = ctx.run, ctx.project.site
     for read in pages.values():
         _map_page(ctx, read)
@@ -212,21 +238,15 @@ def _store_pages(
         ctx.client, [r for read in pages.values() for r in read.records], ctx.heartbeat
     )
     projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
-    order = sorted(pages)
-    for n, i in enumerate(order):
+    for i in sorted(pages):
         read = pages[i]
         _fill_page(ctx, read, found)
         ranges[i] = read.moved
-        last = n == len(order) - 1
-        if last:  # kept before the commit that publishes the step looking them up
-            for moved, following in ahead.items():
-                _keep_read_ahead(ctx, moved, following)
-            ahead.clear()
         cursor = {**run.cursor, "ranges": id_ranges.to_cursor(ranges), "retries": 0}
         cursor.pop("last_id", None)
         with ctx.batch():
             transaction.on_commit(partial(_forget, read.key))
-            if "ranges" not in run.cursor:  # the step's first commit: the start's first page is used
+            if "ranges" not in run.cursor:  # the run's first commit of a page: the start's first page
                 prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
             ctx.counts.update(read.counts)
             ctx.counts.update(
@@ -243,11 +263,7 @@ def _store_pages(
                     issue_id=skipped_id,
                 )
             cursor["schema_logged"] = _log_schema_change(ctx, read.records)
-            issues_done = run.issues_done + len(read.page.issues)
-            if not last:
-                ctx.checkpoint(cursor=cursor, issues_done=issues_done)
-            else:
-                ctx.commit(step=_next_step(ctx, ranges), cursor=cursor, issues_done=issues_done)
+            ctx.checkpoint(cursor=cursor, issues_done=run.issues_done + len(read.page.issues))
         committed.add(i)
 
 

@@ -46,7 +46,7 @@ def _graphql_logs(client: Client, project_id: int, level: str) -> list[dict[str,
 def test_debug_level_writes_a_line_per_step_and_the_filter_returns_only_them(
     fake_jira_factory, celery_processes
 ):
-    celery_processes.worker(SYNC_LOG_LEVEL="DEBUG")
+    celery_processes.worker(SYNC_LOG_LEVEL="DEBUG", SYNC_ISSUE_STEP_SECONDS="0")  # a round of pages a step
     fake = fake_jira_factory(DATA)
     (alpha,) = register(fake, ["ALPHA"])
 
@@ -56,7 +56,7 @@ def test_debug_level_writes_a_line_per_step_and_the_filter_returns_only_them(
     debug = list(SyncLog.objects.filter(run=run, level="DEBUG").order_by("id"))
     steps = [line.details["step"] for line in debug]
     # Every step of a full run, the issues step once per round of pages (500 issues: ranges of 200, 200
-    # and 100 ids, read a page of each at a time: two steps).
+    # and 100 ids, a page of each per round: two rounds, each its own step here).
     assert steps[:3] == ["start", "users", "sprints"]
     assert steps.count("issues") >= 2
     assert steps[-2:] == ["reconcile", "finish"]

@@ -65,3 +65,32 @@ def test_a_step_retried_after_a_failure_stores_the_page_read_ahead_for_it(fake_j
     assert searches(fake) == 4 + 1
     assert run.issues_done == 350 and run.counts["issues_upserted"] == 350
     assert pages_left_in_the_cache() == []
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SYNC_ISSUE_STEP_SECONDS": "0"},  # a step per round: each round's next pages pass through the cache
+        {"SYNC_ISSUE_STEP_SECONDS": "0", "SYNC_ISSUE_RANGES": "1"},  # one chain, a step per page
+        {},  # the default: every round in one step, the next pages handed over in memory
+    ],
+    ids=["round-per-step", "one-chain", "rounds-in-one-step"],
+)
+def test_pages_read_ahead_across_steps_or_rounds_are_searched_once(env, fake_jira_factory, celery_processes):
+    celery_processes.worker(**env)
+    fake = fake_jira_factory(
+        FakeDataConfig(
+            seed=11, projects={"ALPHA": 1000}, heavy_comment_ratio=0.05, worklog_feed_lag_seconds=0
+        )
+    )
+    (alpha,) = register(fake, ["ALPHA"])
+    fake.reset_counters()
+
+    run = sync_and_wait(alpha, full=True)
+
+    assert run.status == "SUCCEEDED", run.error_message
+    assert_same(alpha, fake.data.export("ALPHA"))
+    assert searches(fake) == 10 + 1  # ten pages, each searched once, and the reconcile
+    assert run.issues_done == 1000 and run.counts["issues_upserted"] == 1000
+    assert len(run.cursor["ranges"]) == (1 if env.get("SYNC_ISSUE_RANGES") == "1" else 4)
+    assert pages_left_in_the_cache() == []
