@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -120,19 +121,86 @@ class _Page:
     counts: Counter[str] = field(default_factory=Counter)
 
 
+class _Ahead:
+    """Each range's next pages, searched one after the other as soon as the one before has answered
+    (its last id names where the next starts), at most ``DEPTH`` pages ahead of the page the step is
+    storing: a range's searches are not held up by the rounds' overflow reads and stores."""
+
+    DEPTH = 2
+
+    def __init__(self, ctx: StepContext, pool: ThreadPoolExecutor) -> None:
+        self._ctx, self._pool = ctx, pool
+        self._lock = threading.Lock()
+        self._queued: dict[int, list[tuple[IdRange, Future[SearchPage]]]] = {}
+        self._closed = False
+
+    def start(self, index: int, position: IdRange) -> None:
+        """After a page the chain did not read (cached or searched by the step): the range's next one."""
+        with self._lock:
+            if self._queued.get(index):
+                return
+        self._extend(index, position)
+
+    def take(self, index: int, position: IdRange) -> Future[SearchPage] | None:
+        """The search of the range's page at ``position``, if this chain sent it."""
+        with self._lock:
+            queue = self._queued.get(index, [])
+            if not queue or queue[0][0] != position:
+                return None
+            _, future = queue.pop(0)
+            tail = queue[-1] if queue else (position, future)
+        self._after(index, *tail)  # the chain may go one page further now
+        return future
+
+    def close(self) -> list[tuple[IdRange, Future[SearchPage]]]:
+        """Stop the chains and hand over what they sent (to be kept for the next step)."""
+        with self._lock:
+            self._closed = True
+            sent = [entry for queue in self._queued.values() for entry in queue]
+            self._queued = {}
+        return sent
+
+    def _after(self, index: int, position: IdRange, future: Future[SearchPage]) -> None:
+        if future.done() and future.exception() is None:
+            page = future.result()
+            self._extend(index, position.after_page(_ids(page), is_last=page.is_last))
+
+    def _extend(self, index: int, position: IdRange) -> None:
+        if position.done or _kept(_page_key(self._ctx, position)):  # a failed attempt's may be there
+            return
+        with self._lock:
+            queue = self._queued.setdefault(index, [])
+            if self._closed or len(queue) >= self.DEPTH or any(p == position for p, _ in queue):
+                return
+            try:
+                future = self._pool.submit(_search(self._ctx, position))
+            except RuntimeError:  # the pool is shutting down: the step is over
+                return
+            queue.append((position, future))
+        future.add_done_callback(lambda done: self._answered(index, position, done))
+
+    def _answered(self, index: int, position: IdRange, future: Future[SearchPage]) -> None:
+        with self._lock:
+            queue = self._queued.get(index, [])
+            is_tail = bool(queue) and queue[-1][1] is future
+        if is_tail:
+            self._after(index, position, future)
+
+
 def step_issues(ctx: StepContext) -> None:
     """Rounds of pages, a page of each open range per round, each page committed with its range's
-    cursor; the next round's pages are searched while this round's overflow is read and its pages
-    stored. The step ends when every range is read, after ``SYNC_ISSUE_STEP_SECONDS`` (the rounds in
+    cursor; each range's next pages are searched while a round's overflow is read and its pages
+    stored. The step ends when every range is read, after ``SYNC_ISSUE_STEP_SECONDS`` (the pages in
     flight are kept for the next step) or when a cancel or pause was asked for."""
     ranges = _ranges(ctx)
     reading = [i for i, r in enumerate(ranges) if not r.done]
-    # One thread per range for its page and one for the page after it: ranges * 2 requests at most, each
-    # still waiting for a site slot, so the site's budget holds whatever this allows.
-    pool = ThreadPoolExecutor(max_workers=2 * max(1, len(reading)), thread_name_prefix="jira-issue-pages")
+    # Per range its page and the chain's pages ahead: each request still waits for a site slot, so the
+    # site's budget holds whatever this allows.
+    workers = (_Ahead.DEPTH + 1) * max(1, len(reading))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jira-issue-pages")
+    ahead = _Ahead(ctx, pool)
     ends = time.monotonic() + float(settings.SYNC_ISSUE_STEP_SECONDS)
     pages: dict[int, _Page] = {}
-    ahead: dict[IdRange, Future[SearchPage]] = {}
     committed: set[int] = set()
     try:
         while reading:
@@ -142,17 +210,16 @@ def step_issues(ctx: StepContext) -> None:
             reading = [i for i, r in enumerate(ranges) if not r.done]
             if time.monotonic() >= ends or runs.stop_requested(ctx.run):
                 break
-        for moved, following in ahead.items():  # kept before the commit publishing the step using them
-            _keep_read_ahead(ctx, moved, following)
-        ahead = {}
+        for position, following in ahead.close():  # kept before the commit publishing the next step
+            _keep_read_ahead(ctx, position, following)
         with ctx.batch():
             ctx.commit(step=_next_step(ctx, ranges))
     except Exception:
         for i, read in pages.items():
             if read.searched and i not in committed:
                 _keep(read.key, read.page)
-        for moved, following in ahead.items():
-            _keep_read_ahead(ctx, moved, following)
+        for position, following in ahead.close():
+            _keep_read_ahead(ctx, position, following)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
@@ -163,15 +230,14 @@ def _read_round(
     pool: ThreadPoolExecutor,
     ranges: list[IdRange],
     pages: dict[int, _Page],
-    ahead: dict[IdRange, Future[SearchPage]],
+    ahead: _Ahead,
 ) -> None:
-    """The next page of every open range into ``pages``: searched ahead by the round before,
-    kept in the cache (by the step before, a failed attempt or the start step) or searched now. As each
-    arrives, the range's page after it is sent (into ``ahead``)."""
+    """The next page of every open range into ``pages``: searched ahead, kept in the cache (by the step
+    before, a failed attempt or the start step) or searched now."""
     futures: dict[Future[SearchPage], int] = {}
     cached: set[int] = set()
     for i in [i for i, r in enumerate(ranges) if not r.done]:
-        following = ahead.pop(ranges[i], None)
+        following = ahead.take(i, ranges[i])
         kept = None if following is not None else _kept_page(ctx, i, ranges[i])
         if following is not None:
             futures[following] = i
@@ -190,8 +256,7 @@ def _read_round(
             continue
         moved = ranges[i].after_page(_ids(page), is_last=page.is_last)
         pages[i] = _Page(page, _page_key(ctx, ranges[i]), i not in cached, moved)
-        if not moved.done and not _kept(_page_key(ctx, moved)):  # a retried step's may be there
-            ahead[moved] = pool.submit(_search(ctx, moved))
+        ahead.start(i, moved)
     if failure is not None:
         raise failure
 
@@ -353,8 +418,8 @@ def _first_page(ctx: StepContext) -> SearchPage | None:
 
 
 def _search(ctx: StepContext, r: IdRange) -> Callable[[], SearchPage]:
-    """The search of the range's next page, built here so that calling it (on any thread) is only HTTP:
-    no model is touched off the step's thread."""
+    """The search of the range's next page. Building it only reads what the step's thread loaded (the
+    run, its project and site: no query) and calling it is only HTTP, so both may run on any thread."""
     site = ctx.project.site
     jql = r.jql(scope_jql(ctx.run, windowed=True))
     fields = search_fields(sprint_field=site.sprint_field, story_points_field=site.story_points_field)
