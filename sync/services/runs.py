@@ -145,25 +145,12 @@ def claim(run_id: int, seq: int) -> tuple[SyncRun, str] | None:
     return SyncRun.objects.select_related("project__site", "project__sync_job").get(id=run_id), token
 
 
-def renew(run: SyncRun, token: str) -> None:
-    """Heartbeat inside a long step; raises LeaseLost when a takeover happened."""
+def renew(run: SyncRun, token: str, **changes: Any) -> None:
+    """Heartbeat inside a long step, writing ``changes`` with it (inside a step's transaction: the
+    progress of a step that commits several batches); raises LeaseLost when a takeover happened."""
     now = timezone.now()
     if not leases.renew(
-        SyncRun.objects.filter(id=run.id), token, duration=_lease(), now=now, heartbeat_at=now
-    ):
-        raise LeaseLost(run.id)
-
-
-def checkpoint(run: SyncRun, token: str, **changes: Any) -> None:
-    """Inside a step's transaction: store progress and renew the lease, staying at the same step."""
-    now = timezone.now()
-    if not leases.renew(
-        SyncRun.objects.filter(id=run.id, seq=run.seq),
-        token,
-        duration=_lease(),
-        now=now,
-        heartbeat_at=now,
-        **changes,
+        SyncRun.objects.filter(id=run.id), token, duration=_lease(), now=now, heartbeat_at=now, **changes
     ):
         raise LeaseLost(run.id)
 

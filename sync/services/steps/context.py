@@ -76,7 +76,7 @@ class StepContext:
     def checkpoint(self, *, cursor: dict[str, Any], **changes: Any) -> None:
         """Inside ``batch()``, for a step that commits several batches: record this one's progress and
         request counts, keeping the lease and the step (a crash resumes from here)."""
-        runs.checkpoint(self.run, self.token, cursor=cursor, **self._flushed(), **changes)
+        runs.renew(self.run, self.token, cursor=cursor, **self._flushed(), **changes)
         self.run.cursor = cursor
         for name, value in changes.items():
             setattr(self.run, name, value)

@@ -202,11 +202,13 @@ def step_issues(ctx: StepContext) -> None:
     ends = time.monotonic() + float(settings.SYNC_ISSUE_STEP_SECONDS)
     pages: dict[int, _Page] = {}
     committed: set[int] = set()
+    # The site's projects by Jira id (where moved issues went), read once a step.
+    projects = dict(Project.objects.filter(site=ctx.project.site).values_list("jira_id", "id"))
     try:
         while reading:
             pages, committed = {}, set()
             _read_round(ctx, pool, ranges, pages, ahead)
-            _store_pages(ctx, ranges, pages, committed)
+            _store_pages(ctx, ranges, pages, committed, projects)
             reading = [i for i, r in enumerate(ranges) if not r.done]
             if time.monotonic() >= ends or runs.stop_requested(ctx.run):
                 break
@@ -292,7 +294,11 @@ def _done(page: SearchPage) -> Future[SearchPage]:
 
 
 def _store_pages(
-    ctx: StepContext, ranges: list[IdRange], pages: dict[int, _Page], committed: set[int]
+    ctx: StepContext,
+    ranges: list[IdRange],
+    pages: dict[int, _Page],
+    committed: set[int],
+    projects: dict[int, int],
 ) -> None:
     """Each range's page stored in its own transaction with that range's cursor. The overflow of every
     page is read at once, before any of them is stored."""
@@ -302,7 +308,6 @@ def _store_pages(
     found = read_overflow_batch(
         ctx.client, [r for read in pages.values() for r in read.records], ctx.heartbeat
     )
-    projects = dict(Project.objects.filter(site=site).values_list("jira_id", "id"))
     for i in sorted(pages):
         read = pages[i]
         _fill_page(ctx, read, found)
