@@ -41,6 +41,7 @@ __all__ = [
     "UserRecord",
     "WorklogRecord",
     "discover_custom_fields",
+    "embedded_in_part",
     "map_changelog",
     "map_comment",
     "map_history",
@@ -213,6 +214,25 @@ def _embedded(container: Any, key: str, name: str) -> tuple[list[dict[str, Any]]
     items = [item for item in container[key] if isinstance(item, dict)]
     total = container.get("total")
     return items, int(total) if isinstance(total, int) else len(items)
+
+
+def embedded_in_part(payload: Any) -> tuple[int | None, int | None, int | None] | None:
+    """The totals of the comments, worklogs and changelog an issue payload embeds only in part (None
+    for a part it embeds whole), or None when it embeds all three whole or is malformed (``map_issue``
+    then says how). As ``map_issue`` counts them, without the cost of mapping."""
+    fields = payload.get("fields") if isinstance(payload, dict) else None
+    if not isinstance(fields, dict):
+        return None
+    try:
+        parts = [
+            _embedded(fields.get("comment"), "comments", "comment field"),
+            _embedded(fields.get("worklog"), "worklogs", "worklog field"),
+            _embedded(payload.get("changelog"), "histories", "changelog"),
+        ]
+    except MalformedPayload:
+        return None
+    comments, worklogs, histories = (total if len(items) < total else None for items, total in parts)
+    return None if comments is worklogs is histories is None else (comments, worklogs, histories)
 
 
 def map_issue(payload: Any, *, sprint_field: str = "", story_points_field: str = "") -> IssueRecord:

@@ -1,22 +1,22 @@
-"""Issue pages, in rounds of a page of each open id range, with everything a page embeds only in part
+"""Issue pages of every open id range, read side by side, with everything a page embeds only in part
 paged in full.
 
 A range's pages use ``<scope> AND id > <last id> [AND id <= <bound>] ORDER BY id``: its cursor is a Jira
 id, so a resumed run continues exactly after the last committed page of every range, and issues
-created, updated or deleted while the run pages cannot shift a position-based page window. The ranges
-(``ranges.py``) are searched at once; the overflow of a round's pages is read at once; then each page is
-stored in its own transaction with its range's cursor. A step reads round after round (see
-``step_issues``).
+created, updated or deleted while the run pages cannot shift a position-based page window. Each range
+(``ranges.py``) has a lane: a thread reading its pages one after the other, each with its overflow, a
+page or two ahead of the step's thread, which stores every page as it is ready in its own transaction
+with its range's cursor. No range waits for another's search, overflow or store.
 
 Each range's next page is read ahead: as soon as a page's answer names its last id, the range's next
-search is sent while this round's overflow is read and its pages stored. The round after uses it
-directly; at the end of a step it is kept in the cache under the run's window and that page's exact
-search (JQL, fields, size), which is what the next step looks up before searching. The cursor still
-moves only with a committed page, so a redelivered or repeated step finds the same key and stores the
-same page again (a no-op: the store is keyed); the entry is dropped when the page it holds is committed,
-and a missing entry (expired, cache down) just means searching. A page read ahead is at most minutes
-older than one searched, and still read after the run's window end: the next run's window covers what
-changed since, and older data never overwrites newer.
+search is sent while this page's overflow is read and it is stored. The lane uses it directly; at the
+end of a step it is kept in the cache under the run's window and that page's exact search (JQL,
+fields, size), which is what the next step looks up before searching. The cursor still moves only with
+a committed page, so a redelivered or repeated step finds the same key and stores the same page again
+(a no-op: the store is keyed); the entry is dropped when the page it holds is committed, and a missing
+entry (expired, cache down) just means searching. A page read ahead is at most minutes older than one
+searched, and still read after the run's window end: the next run's window covers what changed since,
+and older data never overwrites newer.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,6 +43,7 @@ from sync.jira.errors import JiraError, JiraErrorCode
 from sync.jira.mapping import (
     IssueRecord,
     MalformedPayload,
+    embedded_in_part,
     map_changelog,
     map_comment,
     map_issue,
@@ -60,24 +62,8 @@ logger = logging.getLogger(__name__)
 # The changelog rides along with the issue pages: bytes, not requests (only long ones are paged).
 ISSUE_EXPAND = ("changelog",)
 READ_AHEAD_SECONDS = 600  # a page read ahead waits this long for its step (a redelivery included)
-
-
-def read_overflow_batch(
-    client: JiraClient, records: list[IssueRecord], heartbeat: Callable[[], None] = lambda: None
-) -> OverflowItems | None:
-    """Read what the search pages (or issue reads) embedded only in part, for all ``records`` at once
-    (concurrently, see ``sync.jira.endpoints.overflow``); None when none of them needs it."""
-    wanted = [
-        Overflow(
-            str(record.jira_id),
-            comment_total=None if record.comments_complete else record.comment_total,
-            worklog_total=None if record.worklogs_complete else record.worklog_total,
-            changelog_total=None if record.changelog_complete else record.history_total,
-        )
-        for record in records
-        if not (record.comments_complete and record.worklogs_complete and record.changelog_complete)
-    ]
-    return client.read_overflow(wanted, heartbeat=heartbeat) if wanted else None
+_HEARTBEAT_SECONDS = 5.0  # the step renews its lease at least this often while it waits for a page
+_STOP_CHECK_SECONDS = 0.25  # how often a step storing pages looks for a cancel or a pause
 
 
 def complete_overflow(
@@ -87,9 +73,26 @@ def complete_overflow(
     heartbeat: Callable[[], None] = lambda: None,
 ) -> None:
     """One record's overflow (a webhook's refresh); raises ``MalformedPayload`` like ``map_issue``."""
-    found = read_overflow_batch(client, [record], heartbeat)
-    if found is not None:
-        _fill_overflow(record, found, counts)
+    if record.comments_complete and record.worklogs_complete and record.changelog_complete:
+        return
+    wanted = Overflow(
+        str(record.jira_id),
+        comment_total=None if record.comments_complete else record.comment_total,
+        worklog_total=None if record.worklogs_complete else record.worklog_total,
+        changelog_total=None if record.changelog_complete else record.history_total,
+    )
+    _fill_overflow(record, client.read_overflow([wanted], heartbeat=heartbeat), counts)
+
+
+def _read_overflow(client: JiraClient, page: SearchPage) -> OverflowItems | None:
+    """What the page's issues embedded only in part, read at once (concurrently, see
+    ``sync.jira.endpoints.overflow``); None when none of them needs it."""
+    wanted = [
+        Overflow(str(issue_id), *totals)
+        for payload in page.issues
+        if (totals := embedded_in_part(payload)) is not None and (issue_id := _id(payload)) is not None
+    ]
+    return client.read_overflow(wanted) if wanted else None
 
 
 def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[str]) -> None:
@@ -115,7 +118,9 @@ class _Page:
     page: SearchPage
     key: str  # its cache key, dropped when the page commits
     searched: bool  # read by this step (not taken from the cache): kept for a retry if the step fails
+    index: int  # its range's
     moved: IdRange
+    overflow: OverflowItems | None = None
     records: list[IssueRecord] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -124,7 +129,7 @@ class _Page:
 class _Ahead:
     """Each range's next pages, searched one after the other as soon as the one before has answered
     (its last id names where the next starts), at most ``DEPTH`` pages ahead of the page the step is
-    storing: a range's searches are not held up by the rounds' overflow reads and stores."""
+    storing: a range's searches are not held up by its pages' overflow reads and stores."""
 
     DEPTH = 2
 
@@ -187,80 +192,199 @@ class _Ahead:
             self._after(index, position, future)
 
 
+class _Lanes:
+    """Each open range's pages, read on the range's own thread one after the other (the search taken
+    from the chain ahead or the cache, or sent now; then what its issues embedded only in part) at most
+    ``PREPARED`` pages ahead of what the step's thread has stored, and handed to it as they are ready:
+    no range waits for another's page, overflow or store. Only HTTP and the cache run on these threads;
+    the step's thread maps the pages (mapping beside the stores would only slow them: the GIL) and does
+    every database write and its heartbeat."""
+
+    PREPARED = 2
+
+    def __init__(
+        self, ctx: StepContext, pool: ThreadPoolExecutor, ranges: list[IdRange], ahead: _Ahead
+    ) -> None:
+        self._ctx, self._pool, self._ahead = ctx, pool, ahead
+        self._ready: queue.Queue[_Page | _LaneEnd] = queue.Queue()
+        self._changed = threading.Condition()
+        self._unstored: dict[int, int] = {}
+        self._stopping = False
+        self._unanswered: list[tuple[IdRange, Future[SearchPage]]] = []
+        self._threads = []
+        for i, r in enumerate(ranges):
+            if r.done:
+                continue
+            self._unstored[i] = 0
+            name = f"jira-issue-range-{i}"
+            self._threads.append(threading.Thread(target=self._lane, args=(i, r), name=name, daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def prepared(self, heartbeat: Callable[[], None]) -> Iterator[_Page]:
+        """The pages as they are ready, each range's in order, until every lane has ended; then the
+        first lane's failure, if one failed (the others stop preparing, what they prepared still comes)."""
+        running, failure = set(self._unstored), None
+        while running:
+            try:
+                item = self._ready.get(timeout=_HEARTBEAT_SECONDS)
+            except queue.Empty:
+                heartbeat()
+                continue
+            if isinstance(item, _LaneEnd):
+                running.discard(item.index)
+                if item.failure is not None and failure is None:
+                    failure = item.failure
+                    self.stop()
+                continue
+            yield item
+        if failure is not None:
+            raise failure
+
+    def stored(self, index: int) -> None:
+        with self._changed:
+            self._unstored[index] -= 1
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        """No lane starts another page or waits for a search: the pages whose search has answered are
+        prepared and still come, the searches still in flight are handed over (``unanswered``)."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+
+    def unanswered(self) -> list[tuple[IdRange, Future[SearchPage]]]:
+        """The searches the lanes stopped waiting for, by the position they read (once every lane ended)."""
+        with self._changed:
+            return list(self._unanswered)
+
+    def close(self) -> list[_Page]:
+        """Stop, wait for every lane, and hand over what they prepared and the step did not store."""
+        self.stop()
+        for thread in self._threads:
+            thread.join()
+        left: list[_Page] = []
+        while not self._ready.empty():
+            item = self._ready.get_nowait()
+            if isinstance(item, _Page):
+                left.append(item)
+        return left
+
+    def _lane(self, index: int, position: IdRange) -> None:
+        failure: Exception | None = None
+        try:
+            while not position.done and self._room(index):
+                read = self._prepare(index, position)
+                if read is None:
+                    break
+                self._ready.put(read)
+                position = read.moved
+        except Exception as exc:
+            failure = exc
+        self._ready.put(_LaneEnd(index, failure))
+
+    def _room(self, index: int) -> bool:
+        with self._changed:
+            self._changed.wait_for(lambda: self._stopping or self._unstored[index] < self.PREPARED)
+            if self._stopping:
+                return False
+            self._unstored[index] += 1
+            return True
+
+    def _prepare(self, index: int, position: IdRange) -> _Page | None:
+        """The range's page at ``position``, ready to store; None when the step stopped first."""
+        ctx, searched = self._ctx, True
+        following = self._ahead.take(index, position)
+        if following is None and (kept := _kept_page(ctx, index, position)) is not None:
+            following, searched = _done(kept), False
+        elif following is None:
+            following = self._pool.submit(_search(ctx, position))
+        if not self._answered(following):
+            with self._changed:
+                self._unanswered.append((position, following))
+            return None
+        page = _within(position, following.result())
+        moved = position.after_page(_ids(page), is_last=page.is_last)
+        self._ahead.start(index, moved)
+        read = _Page(page, _page_key(ctx, position), searched, index, moved)
+        try:
+            read.overflow = _read_overflow(ctx.client, page)
+        except Exception:
+            if searched:  # the retry stores it from here
+                _keep(read.key, page)
+            raise
+        return read
+
+    def _answered(self, search: Future[SearchPage]) -> bool:
+        """Wait for the search's answer unless the step stops first; whether it answered."""
+        search.add_done_callback(lambda _: self._wake())
+        with self._changed:
+            self._changed.wait_for(lambda: self._stopping or search.done())
+            return search.done()
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+def _done(page: SearchPage) -> Future[SearchPage]:
+    future: Future[SearchPage] = Future()
+    future.set_result(page)
+    return future
+
+
+@dataclass(frozen=True)
+class _LaneEnd:
+    index: int
+    failure: Exception | None
+
+
 def step_issues(ctx: StepContext) -> None:
-    """Rounds of pages, a page of each open range per round, each page committed with its range's
-    cursor; each range's next pages are searched while a round's overflow is read and its pages
-    stored. The step ends when every range is read, after ``SYNC_ISSUE_STEP_SECONDS`` (the pages in
-    flight are kept for the next step) or when a cancel or pause was asked for."""
+    """Each open range's pages, prepared side by side (``_Lanes``) and each committed with its range's
+    cursor as it is ready; each range's next pages are searched ahead (``_Ahead``). The step ends when
+    every range is read, after ``SYNC_ISSUE_STEP_SECONDS`` (the searches in flight are kept for the next
+    step) or when a cancel or pause was asked for."""
     ranges = _ranges(ctx)
-    reading = [i for i, r in enumerate(ranges) if not r.done]
-    # Per range its page and the chain's pages ahead: each request still waits for a site slot, so the
-    # site's budget holds whatever this allows.
-    workers = (_Ahead.DEPTH + 1) * max(1, len(reading))
+    reading = sum(not r.done for r in ranges)
+    # Per range the chain's pages ahead and the one its lane took: each request still waits for a site
+    # slot, so the site's budget holds whatever this allows.
+    workers = (_Ahead.DEPTH + 1) * max(1, reading)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jira-issue-pages")
     ahead = _Ahead(ctx, pool)
+    lanes = _Lanes(ctx, pool, ranges, ahead)
     ends = time.monotonic() + float(settings.SYNC_ISSUE_STEP_SECONDS)
-    pages: dict[int, _Page] = {}
-    committed: set[int] = set()
+    asked = time.monotonic()
+    storing: _Page | None = None
     # The site's projects by Jira id (where moved issues went), read once a step.
     projects = dict(Project.objects.filter(site=ctx.project.site).values_list("jira_id", "id"))
     try:
-        while reading:
-            pages, committed = {}, set()
-            _read_round(ctx, pool, ranges, pages, ahead)
-            _store_pages(ctx, ranges, pages, committed, projects)
-            reading = [i for i, r in enumerate(ranges) if not r.done]
-            if time.monotonic() >= ends or runs.stop_requested(ctx.run):
-                break
-        for position, following in ahead.close():  # kept before the commit publishing the next step
+        for read in lanes.prepared(ctx.heartbeat):
+            storing = read
+            _store_page(ctx, ranges, read, projects)
+            storing = None
+            lanes.stored(read.index)
+            now = time.monotonic()
+            if now >= ends:
+                lanes.stop()
+            elif now - asked >= _STOP_CHECK_SECONDS:
+                asked = now
+                if runs.stop_requested(ctx.run):
+                    lanes.stop()
+        # Kept before the commit publishing the next step.
+        for position, following in [*lanes.unanswered(), *ahead.close()]:
             _keep_read_ahead(ctx, position, following)
         with ctx.batch():
             ctx.commit(step=_next_step(ctx, ranges))
     except Exception:
-        for i, read in pages.items():
-            if read.searched and i not in committed:
+        for read in [*([storing] if storing else []), *lanes.close()]:
+            if read.searched:  # kept for the retry, which stores it again
                 _keep(read.key, read.page)
-        for position, following in ahead.close():
+        for position, following in [*lanes.unanswered(), *ahead.close()]:
             _keep_read_ahead(ctx, position, following)
         raise
     finally:
+        lanes.close()
         pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the step
-
-
-def _read_round(
-    ctx: StepContext,
-    pool: ThreadPoolExecutor,
-    ranges: list[IdRange],
-    pages: dict[int, _Page],
-    ahead: _Ahead,
-) -> None:
-    """The next page of every open range into ``pages``: searched ahead, kept in the cache (by the step
-    before, a failed attempt or the start step) or searched now."""
-    futures: dict[Future[SearchPage], int] = {}
-    cached: set[int] = set()
-    for i in [i for i, r in enumerate(ranges) if not r.done]:
-        following = ahead.take(i, ranges[i])
-        kept = None if following is not None else _kept_page(ctx, i, ranges[i])
-        if following is not None:
-            futures[following] = i
-        elif kept is not None:
-            futures[_done(kept)] = i
-            cached.add(i)
-        else:
-            futures[pool.submit(_search(ctx, ranges[i]))] = i
-    failure: Exception | None = None
-    for future in as_completed(futures):
-        i = futures[future]
-        try:
-            page = _within(ranges[i], future.result())
-        except Exception as exc:  # the others are still kept for the retry
-            failure = failure or exc
-            continue
-        moved = ranges[i].after_page(_ids(page), is_last=page.is_last)
-        pages[i] = _Page(page, _page_key(ctx, ranges[i]), i not in cached, moved)
-        ahead.start(i, moved)
-    if failure is not None:
-        raise failure
 
 
 def _ranges(ctx: StepContext) -> list[IdRange]:
@@ -287,54 +411,35 @@ def _kept_page(ctx: StepContext, index: int, r: IdRange) -> SearchPage | None:
     return page
 
 
-def _done(page: SearchPage) -> Future[SearchPage]:
-    future: Future[SearchPage] = Future()
-    future.set_result(page)
-    return future
-
-
-def _store_pages(
-    ctx: StepContext,
-    ranges: list[IdRange],
-    pages: dict[int, _Page],
-    committed: set[int],
-    projects: dict[int, int],
-) -> None:
-    """Each range's page stored in its own transaction with that range's cursor. The overflow of every
-    page is read at once, before any of them is stored."""
-    run, site = ctx.run, ctx.project.site
-    for read in pages.values():
-        _map_page(ctx, read)
-    found = read_overflow_batch(
-        ctx.client, [r for read in pages.values() for r in read.records], ctx.heartbeat
-    )
-    for i in sorted(pages):
-        read = pages[i]
-        _fill_page(ctx, read, found)
-        ranges[i] = read.moved
-        cursor = {**run.cursor, "ranges": id_ranges.to_cursor(ranges), "retries": 0}
-        cursor.pop("last_id", None)
-        with ctx.batch():
-            transaction.on_commit(partial(_forget, read.key))
-            if "ranges" not in run.cursor:  # the run's first commit of a page: the start's first page
-                prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
-            ctx.counts.update(read.counts)
-            ctx.counts.update(
-                store.apply_issue_batch(
-                    site=site, project=ctx.project, records=read.records, projects_by_jira_id=projects
-                )
+def _store_page(ctx: StepContext, ranges: list[IdRange], read: _Page, projects: dict[int, int]) -> None:
+    """The page, mapped and filled with its overflow, in its own transaction with its range's cursor
+    (every range's committed position)."""
+    run = ctx.run
+    _map_page(ctx, read)
+    _fill_page(read)
+    ranges[read.index] = read.moved
+    cursor = {**run.cursor, "ranges": id_ranges.to_cursor(ranges), "retries": 0}
+    cursor.pop("last_id", None)
+    with ctx.batch():
+        transaction.on_commit(partial(_forget, read.key))
+        if "ranges" not in run.cursor:  # the run's first commit of a page: the start's first page
+            prefetch.drop_on_commit(ctx, prefetch.FIRST_PAGE)
+        ctx.counts.update(read.counts)
+        ctx.counts.update(
+            store.apply_issue_batch(
+                site=ctx.project.site, project=ctx.project, records=read.records, projects_by_jira_id=projects
             )
-            for skipped_id, reason in read.warnings:
-                runs.log(
-                    run,
-                    SyncLog.Level.WARNING,
-                    f"Skipped issue {skipped_id}: {reason}",
-                    code=JiraErrorCode.MALFORMED_RESPONSE,
-                    issue_id=skipped_id,
-                )
-            cursor["schema_logged"] = _log_schema_change(ctx, read.records)
-            ctx.checkpoint(cursor=cursor, issues_done=run.issues_done + len(read.page.issues))
-        committed.add(i)
+        )
+        for skipped_id, reason in read.warnings:
+            runs.log(
+                run,
+                SyncLog.Level.WARNING,
+                f"Skipped issue {skipped_id}: {reason}",
+                code=JiraErrorCode.MALFORMED_RESPONSE,
+                issue_id=skipped_id,
+            )
+        cursor["schema_logged"] = _log_schema_change(ctx, read.records)
+        ctx.checkpoint(cursor=cursor, issues_done=run.issues_done + len(read.page.issues))
 
 
 def _next_step(ctx: StepContext, ranges: list[IdRange]) -> str:
@@ -355,7 +460,8 @@ def _map_page(ctx: StepContext, read: _Page) -> None:
             read.warnings.append((str(_id(payload)), str(problem)))
 
 
-def _fill_page(ctx: StepContext, read: _Page, found: OverflowItems | None) -> None:
+def _fill_page(read: _Page) -> None:
+    found = read.overflow
     if found is None:
         return
     kept: list[IssueRecord] = []
