@@ -105,6 +105,14 @@ class RequestCounter:
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "by_endpoint": dict(sorted(self.by_endpoint.items()))}
 
+    def take(self) -> RequestCounter:
+        """What was counted so far, the counter starting again from zero: one step, so a request
+        another thread records meanwhile is counted in one or the other, never lost."""
+        with self._lock:
+            taken = RequestCounter(self.total, self.by_endpoint, self.elapsed_ms)
+            self.total, self.by_endpoint, self.elapsed_ms = 0, Counter(), 0
+        return taken
+
 
 class ResponseTooLarge(Exception):
     pass

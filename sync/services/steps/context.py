@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from sync.jira.client import JiraClient, RequestCounter
+from sync.jira.client import JiraClient
 from sync.jira.dates import jql_datetime
 from sync.models import Project, SyncRun
 from sync.services import runs
@@ -52,11 +52,10 @@ class StepContext:
         """Move this step's counts and Jira request counts onto the run (saved by the caller)."""
         run = self.run
         run.counts = dict(Counter(run.counts) + self.counts)
-        by_endpoint = Counter(self.client.counter.as_dict()["by_endpoint"])
-        run.http_requests = dict(Counter(run.http_requests) + by_endpoint)
-        run.request_total += self.client.counter.total
-        run.jira_ms += self.client.counter.elapsed_ms
-        self.client.counter = RequestCounter()
+        requests = self.client.counter.take()  # the step's lanes may still be sending
+        run.http_requests = dict(Counter(run.http_requests) + Counter(requests.as_dict()["by_endpoint"]))
+        run.request_total += requests.total
+        run.jira_ms += requests.elapsed_ms
         self.counts = Counter()
 
     def discard_uncommitted(self) -> None:
