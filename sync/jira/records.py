@@ -112,15 +112,3 @@ class IssueRecord:
     history_total: int = 0  # histories Jira has for the issue
     users: list[UserRecord] = field(default_factory=list)
     schema_warnings: list[str] = field(default_factory=list)
-
-    @property
-    def comments_complete(self) -> bool:
-        return len(self.comments) >= self.comment_total
-
-    @property
-    def worklogs_complete(self) -> bool:
-        return len(self.worklogs) >= self.worklog_total
-
-    @property
-    def changelog_complete(self) -> bool:
-        return self.history_count >= self.history_total

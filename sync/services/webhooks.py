@@ -290,7 +290,7 @@ def _read_issues(client: JiraClient, site: JiraSite, jira_ids: list[int], counts
             record = map_issue(
                 payload, sprint_field=site.sprint_field, story_points_field=site.story_points_field
             )
-            complete_overflow(client, record, counts)
+            complete_overflow(client, payload, record, counts)
         except MalformedPayload as problem:
             logger.warning("webhook refresh: issue %s on %s is malformed: %s", jira_id, site.name, problem)
             continue

@@ -68,31 +68,29 @@ _STOP_CHECK_SECONDS = 0.25  # how often a step storing pages looks for a cancel 
 
 def complete_overflow(
     client: JiraClient,
+    payload: Any,
     record: IssueRecord,
     counts: Counter[str],
     heartbeat: Callable[[], None] = lambda: None,
 ) -> None:
-    """One record's overflow (a webhook's refresh); raises ``MalformedPayload`` like ``map_issue``."""
-    if record.comments_complete and record.worklogs_complete and record.changelog_complete:
-        return
-    wanted = Overflow(
-        str(record.jira_id),
-        comment_total=None if record.comments_complete else record.comment_total,
-        worklog_total=None if record.worklogs_complete else record.worklog_total,
-        changelog_total=None if record.changelog_complete else record.history_total,
-    )
-    _fill_overflow(record, client.read_overflow([wanted], heartbeat=heartbeat), counts)
+    """The overflow of one issue (a webhook's refresh), ``record`` mapped from ``payload``; raises
+    ``MalformedPayload`` like ``map_issue``."""
+    wanted = _wanted(payload)
+    if wanted is not None:
+        _fill_overflow(record, client.read_overflow([wanted], heartbeat=heartbeat), counts)
 
 
 def _read_overflow(client: JiraClient, page: SearchPage) -> OverflowItems | None:
     """What the page's issues embedded only in part, read at once (concurrently, see
     ``sync.jira.endpoints.overflow``); None when none of them needs it."""
-    wanted = [
-        Overflow(str(issue_id), *totals)
-        for payload in page.issues
-        if (totals := embedded_in_part(payload)) is not None and (issue_id := _id(payload)) is not None
-    ]
+    wanted = [w for w in map(_wanted, page.issues) if w is not None]
     return client.read_overflow(wanted) if wanted else None
+
+
+def _wanted(payload: Any) -> Overflow | None:
+    """What the issue's payload embedded only in part, to be read in full."""
+    totals, issue_id = embedded_in_part(payload), _id(payload)
+    return None if totals is None or issue_id is None else Overflow(str(issue_id), *totals)
 
 
 def _fill_overflow(record: IssueRecord, found: OverflowItems, counts: Counter[str]) -> None:
