@@ -53,7 +53,7 @@ class StepContext:
         run = self.run
         run.counts = dict(Counter(run.counts) + self.counts)
         requests = self.client.counter.take()  # the step's lanes may still be sending
-        run.http_requests = dict(Counter(run.http_requests) + Counter(requests.as_dict()["by_endpoint"]))
+        run.http_requests = dict(Counter(run.http_requests) + requests.by_endpoint)
         run.request_total += requests.total
         run.jira_ms += requests.elapsed_ms
         self.counts = Counter()

@@ -126,8 +126,8 @@ class _Page:
 
 class _Ahead:
     """Each range's next pages, searched one after the other as soon as the one before has answered
-    (its last id names where the next starts), at most ``DEPTH`` pages ahead of the page the step is
-    storing: a range's searches are not held up by its pages' overflow reads and stores."""
+    (its last id names where the next starts), at most ``DEPTH`` pages ahead of the page the range's
+    lane is reading: a range's searches are not held up by its pages' overflow reads and stores."""
 
     DEPTH = 2
 
